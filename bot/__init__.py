@@ -1,0 +1,1 @@
+"""csbot: the Slack bot a Customer Success team runs its week on."""

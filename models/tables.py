@@ -1,0 +1,239 @@
+"""The SQLModel tables of PRODUCT.md §3. Money is integer cents; every
+timestamp is timezone-aware UTC (see UTCDateTime)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+ROLES = ("csm", "director", "exec", "admin")
+STAGES = ("onboarding", "adopting", "mature", "renewing", "churned")
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Account(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    external_id: str | None = Field(default=None, sa_column=Column(Text, unique=True, nullable=True))
+    segment: str | None = Field(default=None, index=True)
+    csm_slack_id: str | None = Field(default=None, index=True)
+    arr_cents: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    renewal_date: date | None = None
+    contract_start: date | None = None
+    stage: str | None = None
+    licensed_users: int | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Member(SQLModel, table=True):
+    slack_id: str = Field(primary_key=True)
+    role: str = Field(default="csm")
+    manager_slack_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Touchpoint(SQLModel, table=True):
+    __table_args__ = (Index("ix_touchpoint_account_occurred", "account_id", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    author_slack_id: str
+    type: str
+    occurred_at: datetime = _ts()
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    sentiment: int = Field(default=0)  # +1 positive, 0 neutral, -1 negative
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    permalink: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Same request delivered twice (Slack retry, double click) writes once.
+    idempotency_key: str | None = Field(default=None, sa_column=Column(Text, unique=True, nullable=True))
+    created_at: datetime = _ts()
+    deleted_at: datetime | None = _ts(nullable=True)
+
+
+class AuditLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    actor_slack_id: str
+    action: str  # e.g. touchpoint.create, touchpoint.undo, account.import
+    entity: str
+    entity_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- delivery and scheduling -------------------------------------------------
+
+
+class Outbox(SQLModel, table=True):
+    """Every message the bot posts on its own: written with the change that
+    causes it, delivered by the worker, never posted twice (its key)."""
+
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    method: str = Field(default="chat.postMessage")  # or chat.update
+    channel: str | None = None  # channel ID; None when dm_user is set
+    dm_user: str | None = None  # post to this user's DM (conversations.open)
+    thread_key: str | None = None  # key of the Outbox row whose ts is our thread_ts
+    thread_ts: str | None = None
+    update_key: str | None = None  # chat.update: key of the Outbox row whose message we edit
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    priority: int = Field(default=0)  # 0 urgent (pages), 1 normal, 2 bulk (digests)
+    state: str = Field(default="pending")  # pending / sent / dead
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _ts()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    posted_channel: str | None = None
+    posted_ts: str | None = None
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class JobRun(SQLModel, table=True):
+    """One row per job per period, so a period's run happens once across
+    restarts and replicas."""
+
+    __table_args__ = (UniqueConstraint("job", "period", name="uq_jobrun_job_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str
+    period: str
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True)
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel_id", "kind", name="uq_subscription_channel_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: str
+    kind: str  # alerts / digest
+    filter_segment: str | None = None
+    filter_csm: str | None = None
+    day: int | None = None  # 0 = Monday; digests only
+    time_of_day: str = Field(default="09:00")  # HH:MM in tz
+    tz: str = Field(default="UTC")
+    created_by: str
+    created_at: datetime = _ts()
+
+
+# --- escalations ---------------------------------------------------------------
+
+
+class Escalation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    severity: str  # sev1 / sev2 / sev3
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    owner_slack_id: str
+    opened_by: str
+    status: str = Field(default="open", index=True)  # open / acknowledged / resolved
+    level: int = Field(default=0)  # how far up the chain it has been paged
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    parent_key: str | None = None  # Outbox key of the parent message
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    step: int = Field(default=0)  # next policy step to run
+    next_page_at: datetime | None = _ts(nullable=True, index=True)
+    opened_at: datetime = _ts()
+    acknowledged_at: datetime | None = _ts(nullable=True)
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = _ts(nullable=True)
+    resolved_by: str | None = None
+    resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class EscalationEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    at: datetime = _ts()
+    actor_slack_id: str | None = None  # None when the policy acted
+    kind: str  # opened / acknowledged / note / reassigned / escalated / repaged / resolved
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- customer health -----------------------------------------------------------
+
+
+class NpsResponse(SQLModel, table=True):
+    __table_args__ = (Index("ix_nps_account_responded", "account_id", "responded_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    responded_at: datetime = _ts()
+    score: int
+    respondent: str | None = None
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recorded_by: str | None = None
+    created_at: datetime = _ts()
+    deleted_at: datetime | None = _ts(nullable=True)
+
+
+class UsageSnapshot(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("account_id", "date", name="uq_usage_account_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    date: dt.date
+    active_users: int
+    licensed_users: int
+    feature_adoption_pct: float | None = None
+
+
+class RenewalEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    outcome: str  # renewed / churned / downgraded
+    amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    occurred_at: datetime = _ts(index=True)
+    recorded_by: str
+    created_at: datetime = _ts()
+    deleted_at: datetime | None = _ts(nullable=True)
+
+
+class Expansion(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    occurred_at: datetime = _ts(index=True)
+    recorded_by: str
+    created_at: datetime = _ts()
+    deleted_at: datetime | None = _ts(nullable=True)
+
+
+class HealthSnapshot(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("account_id", "date", name="uq_health_account_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    date: dt.date = Field(index=True)
+    score: int | None = None
+    band: str | None = None  # green / yellow / red
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    measures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Alert(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    kind: str = Field(default="at_risk")
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="open")  # open / closed
+    first_seen: datetime = _ts()
+    last_posted: datetime | None = _ts(nullable=True)
+    snoozed_until: datetime | None = _ts(nullable=True)
