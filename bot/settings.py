@@ -70,7 +70,9 @@ def _parse_slack_token(prefix: str, example: str) -> Callable[[str, str], Secret
 
 def _parse_secret(name: str, raw: str) -> Secret:
     if not re.fullmatch(r"[0-9A-Za-z]{8,}", raw):
-        raise SettingsError(f"{name} is malformed: copy the Signing Secret from the app's Basic Information page")
+        raise SettingsError(
+            f"{name} is malformed: copy the Signing Secret from the app's Basic Information page"
+        )
     return Secret(raw)
 
 
@@ -111,7 +113,9 @@ def _parse_user_ids(name: str, raw: str) -> tuple[str, ...]:
     ids = tuple(part.strip() for part in raw.split(",") if part.strip())
     bad = [i for i in ids if not re.fullmatch(r"[UW][A-Z0-9]{2,}", i)]
     if bad:
-        raise SettingsError(f"{name} is malformed: {bad[0]!r} is not a Slack user ID (U…); separate IDs with commas")
+        raise SettingsError(
+            f"{name} is malformed: {bad[0]!r} is not a Slack user ID (U…); separate IDs with commas"
+        )
     return ids
 
 
@@ -119,7 +123,9 @@ def _parse_tz(name: str, raw: str) -> str:
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"{name} is malformed: {raw!r} is not an IANA time zone such as Europe/Paris") from None
+        raise SettingsError(
+            f"{name} is malformed: {raw!r} is not an IANA time zone such as Europe/Paris"
+        ) from None
     return raw
 
 

@@ -1,0 +1,85 @@
+"""Build the Bolt app and everything it needs, from settings. `csbot run` and
+every test call `build_app`; nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy.engine import Engine
+
+from bot.clock import Clock, SystemClock
+from bot.deps import Deps
+from bot.matching import AccountIndex
+from bot.redelivery import RedeliveryFilter
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_client(settings: Settings, *, retries: bool = True, timeout: int = 10) -> WebClient:
+    """A WebClient for SLACK_API_URL. Interactive calls (views.open, users.info)
+    get slack-sdk's retry handlers; the Outbox worker retries on its own."""
+    token = settings.slack_bot_token.reveal() if settings.slack_bot_token else None
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=timeout)
+    if retries:
+        client.retry_handlers = [
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=1),
+            ServerErrorRetryHandler(max_retry_count=1),
+        ]
+    return client
+
+
+def build_app(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock | None = None,
+    *,
+    client: WebClient | None = None,
+    ack_budget_seconds: float = 2.0,
+) -> tuple[App, Deps]:
+    client = client or build_client(settings)
+    deps = Deps(
+        settings=settings,
+        engine=engine,
+        clock=clock or SystemClock(),
+        client=client,
+        accounts=AccountIndex(engine),
+        ack_budget_seconds=ack_budget_seconds,
+    )
+    signing_secret = settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=True,
+        token_verification_enabled=False,
+        logger=logging.getLogger("csbot.bolt"),
+    )
+    redelivery = RedeliveryFilter()
+    app.use(redelivery)
+    app.error(_error_handler)
+
+    from handlers import register_all
+
+    register_all(app, deps)
+    return app, deps
+
+
+def _error_handler(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
+    """Anything a listener raised: the user gets a sentence, the log the details."""
+    from handlers.commands import error_reply
+
+    reply = error_reply(error)
+    if respond is not None and body.get("response_url"):
+        try:
+            respond(**reply.as_respond())
+        except Exception:  # the reply is best effort; the error is logged either way
+            logger.warning("could not send the error reply", exc_info=True)

@@ -1,0 +1,1 @@
+"""Block Kit builders, named after what they show."""

@@ -1,0 +1,37 @@
+"""What every listener, job and CLI command needs, built once per process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+
+from bot.clock import Clock
+from bot.matching import AccountIndex
+from bot.settings import Settings
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    client: WebClient
+    accounts: AccountIndex
+    # How long a slash command may work before we ack and answer via response_url.
+    ack_budget_seconds: float = 2.0
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="csbot-work")
+    )
+    # Called after a commit that wrote Outbox rows, so the worker sends them now.
+    outbox_wakeup: threading.Event = field(default_factory=threading.Event)
+    on_outbox_written: Callable[[], None] | None = None
+
+    def wake_outbox(self) -> None:
+        self.outbox_wakeup.set()
+        if self.on_outbox_written is not None:
+            self.on_outbox_written()

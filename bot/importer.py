@@ -1,0 +1,274 @@
+"""`csbot import accounts` (PRODUCT.md §3.1): validate every row first, then
+upsert all of them in one transaction, or write nothing and list every bad row."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TextIO
+
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.money import parse_dollars
+from models.tables import STAGES, Account, AuditLog
+
+ACCOUNT_REQUIRED = ("name", "arr")
+ACCOUNT_OPTIONAL = (
+    "external_id",
+    "segment",
+    "csm",
+    "renewal_date",
+    "contract_start",
+    "stage",
+    "licensed_users",
+)
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# What a row may change on Account, keyed by CSV column.
+_COLUMN_TO_FIELD = {
+    "name": "name",
+    "external_id": "external_id",
+    "segment": "segment",
+    "csm": "csm_slack_id",
+    "arr": "arr_cents",
+    "renewal_date": "renewal_date",
+    "contract_start": "contract_start",
+    "stage": "stage",
+    "licensed_users": "licensed_users",
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class ImportRejected(Exception):
+    """The file has bad rows; nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} bad row(s)")
+        self.errors = errors
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+
+EmailResolver = Callable[[str], "str | None"]
+
+
+def read_csv(stream: TextIO) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header (normalized) and (line number, row) pairs; blank lines skipped."""
+    reader = csv.reader(stream)
+    try:
+        header = [h.strip().lower().lstrip("\ufeff") for h in next(reader)]
+    except StopIteration:
+        return [], []
+    rows: list[tuple[int, dict[str, str]]] = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        rows.append(
+            (
+                reader.line_num,
+                {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)},
+            )
+        )
+    return header, rows
+
+
+def check_header(header: list[str], required: Iterable[str], optional: Iterable[str]) -> list[str]:
+    """Raise ImportRejected for missing columns; return the unknown ones (ignored)."""
+    if not header:
+        raise ImportRejected([RowError(1, "the file is empty: it needs a header row")])
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ImportRejected([RowError(1, f"missing required column(s): {', '.join(missing)}")])
+    known = set(required) | set(optional)
+    return [h for h in header if h not in known]
+
+
+def _parse_date(value: str, column: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{column} {value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _validate_account_row(row: dict[str, str], resolve_email: EmailResolver | None) -> dict[str, Any]:
+    """The Account fields a row sets, or ValueError with every problem in it."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    if not row.get("name"):
+        problems.append("name is empty")
+    else:
+        values["name"] = row["name"]
+    try:
+        cents = parse_dollars(row.get("arr", ""))
+        if cents < 0:
+            raise ValueError("arr cannot be negative")
+        values["arr_cents"] = cents
+    except ValueError as exc:
+        problems.append(f"arr: {exc}" if row.get("arr") else "arr is empty")
+    for column in ("external_id", "segment"):
+        if column in row:
+            values[_COLUMN_TO_FIELD[column]] = row[column] or None
+    if "csm" in row:
+        csm = row["csm"]
+        if not csm:
+            values["csm_slack_id"] = None
+        elif _USER_ID.match(csm):
+            values["csm_slack_id"] = csm
+        elif _EMAIL.match(csm):
+            user_id = resolve_email(csm) if resolve_email else None
+            if resolve_email is None:
+                problems.append(f"csm {csm!r} is an email, and resolving it needs SLACK_BOT_TOKEN")
+            elif user_id is None:
+                problems.append(f"csm: no Slack user has the email {csm}")
+            else:
+                values["csm_slack_id"] = user_id
+        else:
+            problems.append(f"csm {csm!r} is neither a Slack user ID (U…) nor an email")
+    for column in ("renewal_date", "contract_start"):
+        if column in row:
+            try:
+                values[column] = _parse_date(row[column], column) if row[column] else None
+            except ValueError as exc:
+                problems.append(str(exc))
+    if "stage" in row:
+        stage = row["stage"].lower()
+        if stage and stage not in STAGES:
+            problems.append(f"stage {row['stage']!r} is not one of {', '.join(STAGES)}")
+        else:
+            values["stage"] = stage or None
+    if "licensed_users" in row:
+        raw = row["licensed_users"].replace(",", "")
+        if raw and not raw.isdigit():
+            problems.append(f"licensed_users {row['licensed_users']!r} is not a whole number")
+        else:
+            values["licensed_users"] = int(raw) if raw else None
+    if problems:
+        raise ValueError("; ".join(problems))
+    return values
+
+
+def import_accounts(
+    session: Session,
+    stream: TextIO,
+    clock: Clock,
+    *,
+    actor: str = "cli",
+    resolve_email: EmailResolver | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Upsert accounts keyed on external_id, else name. All or nothing."""
+    header, rows = read_csv(stream)
+    ignored = check_header(header, ACCOUNT_REQUIRED, ACCOUNT_OPTIONAL)
+    if progress:
+        progress(f"Checking {len(rows):,} row(s)…")
+
+    existing = session.exec(select(Account)).all()
+    by_external = {a.external_id: a for a in existing if a.external_id}
+    by_name = {a.name: a for a in existing}
+
+    errors: list[RowError] = []
+    plan: list[tuple[Account | None, dict[str, Any]]] = []
+    seen_keys: dict[str, int] = {}
+    seen_names: dict[str, int] = {}
+    for line, row in rows:
+        try:
+            values = _validate_account_row(row, resolve_email)
+        except ValueError as exc:
+            errors.append(RowError(line, str(exc)))
+            continue
+        key = (
+            f"external_id {values['external_id']}" if values.get("external_id") else f"name {values['name']}"
+        )
+        if key in seen_keys:
+            errors.append(RowError(line, f"{key} already appears on line {seen_keys[key]}"))
+            continue
+        seen_keys[key] = line
+        if values["name"] in seen_names:
+            errors.append(
+                RowError(
+                    line, f"name {values['name']!r} already appears on line {seen_names[values['name']]}"
+                )
+            )
+            continue
+        seen_names[values["name"]] = line
+        target = by_external.get(values["external_id"]) if values.get("external_id") else None
+        if target is None:
+            same_name = by_name.get(values["name"])
+            if (
+                same_name is not None
+                and values.get("external_id")
+                and same_name.external_id
+                not in (
+                    None,
+                    values["external_id"],
+                )
+            ):
+                errors.append(
+                    RowError(
+                        line,
+                        f"name {values['name']!r} belongs to the account with external_id "
+                        f"{same_name.external_id}, not {values['external_id']}",
+                    )
+                )
+                continue
+            target = same_name
+        elif values["name"] != target.name and values["name"] in by_name:
+            errors.append(
+                RowError(line, f"cannot rename to {values['name']!r}: another account has that name")
+            )
+            continue
+        plan.append((target, values))
+    if errors:
+        raise ImportRejected(errors)
+
+    result = ImportResult(ignored_columns=ignored)
+    now = clock.now()
+    for index, (target, values) in enumerate(plan, start=1):
+        if target is None:
+            session.add(Account(**values, created_at=now, updated_at=now))
+            result.created += 1
+        else:
+            changed = {k: v for k, v in values.items() if getattr(target, k) != v}
+            if changed:
+                for k, v in changed.items():
+                    setattr(target, k, v)
+                target.updated_at = now
+                session.add(target)
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        if progress and index % 5000 == 0:
+            progress(f"… {index:,} of {len(plan):,}")
+    session.add(
+        AuditLog(
+            at=now,
+            actor_slack_id=actor,
+            action="account.import",
+            entity="account",
+            detail={"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+        )
+    )
+    session.flush()
+    return result

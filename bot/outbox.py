@@ -1,0 +1,67 @@
+"""Writing to the Outbox: the only way the bot posts on its own (PRODUCT.md
+§6.1). The row is written in the caller's transaction; the delivery worker
+(jobs/outbox.py) sends it once the transaction commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from models.tables import Outbox
+
+METADATA_EVENT_TYPE = "csbot_outbox"
+URGENT, NORMAL, BULK = 0, 1, 2
+
+
+def enqueue(
+    session: Session,
+    clock: Clock,
+    *,
+    key: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    channel: str | None = None,
+    dm_user: str | None = None,
+    thread_key: str | None = None,
+    thread_ts: str | None = None,
+    update_key: str | None = None,
+    priority: int = NORMAL,
+    extra: dict[str, Any] | None = None,
+) -> Outbox:
+    """Queue one message; the same key queued twice is one message.
+
+    Targets: `channel`, or `dm_user` (a DM), optionally in the thread of the
+    Outbox row `thread_key` (delivered after it) or of a known `thread_ts`.
+    `update_key` makes it a chat.update of that row's message instead.
+    """
+    if (channel is None) == (dm_user is None) and update_key is None:
+        raise ValueError("enqueue needs exactly one of channel or dm_user")
+    existing = session.exec(select(Outbox).where(Outbox.key == key)).first()
+    if existing is not None:
+        return existing
+    payload: dict[str, Any] = {"text": text}
+    if blocks is not None:
+        payload["blocks"] = blocks
+    if extra:
+        payload.update(extra)
+    now = clock.now()
+    row = Outbox(
+        key=key,
+        method="chat.update" if update_key else "chat.postMessage",
+        channel=channel,
+        dm_user=dm_user,
+        thread_key=thread_key,
+        thread_ts=thread_ts,
+        update_key=update_key,
+        payload=payload,
+        priority=priority,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,141 @@
+"""The one `/cs` listener (Bolt runs only the first matching listener, so the
+sub-commands are dispatched here from a table).
+
+The answer goes back in the ack when the work finishes within the ack budget;
+otherwise we ack at once and answer through response_url when it is done, so
+Slack's 3 s limit holds even with a slow database."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, TimeoutError
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.deps import Deps
+from bot.errors import CsbotError
+from bot.help import help_blocks, help_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """A `/cs` invocation, in plain values."""
+
+    user_id: str
+    channel_id: str
+    team_id: str
+    sub: str
+    args: str
+    trigger_id: str | None = None
+    response_url: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> CommandRequest:
+        text = (body.get("text") or "").strip()
+        sub, _, args = text.partition(" ")
+        return cls(
+            user_id=body.get("user_id", ""),
+            channel_id=body.get("channel_id", ""),
+            team_id=body.get("team_id", ""),
+            sub=sub.lower(),
+            args=args.strip(),
+            trigger_id=body.get("trigger_id"),
+            response_url=body.get("response_url"),
+            raw=body,
+        )
+
+
+@dataclass
+class Reply:
+    """An answer to the user. Ephemeral unless they asked to share."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    response_type: str = "ephemeral"
+    replace_original: bool | None = None
+
+    def as_ack(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"text": self.text, "response_type": self.response_type}
+        if self.blocks is not None:
+            kwargs["blocks"] = self.blocks
+        return kwargs
+
+    def as_respond(self) -> dict[str, Any]:
+        kwargs = self.as_ack()
+        if self.replace_original is not None:
+            kwargs["replace_original"] = self.replace_original
+        return kwargs
+
+
+Subcommand = Callable[[CommandRequest, Deps], "Reply | None"]
+
+
+def _help(request: CommandRequest, deps: Deps) -> Reply:
+    return Reply(text=help_text(request.args or None), blocks=help_blocks(request.args or None))
+
+
+# sub-command -> function. Feature modules add theirs with `add_subcommand`.
+SUBCOMMANDS: dict[str, Subcommand] = {"help": _help, "": _help}
+
+
+def add_subcommand(name: str, fn: Subcommand) -> None:
+    SUBCOMMANDS[name] = fn
+
+
+def error_reply(exc: BaseException) -> Reply:
+    """Known errors become their own sentence; anything else a reference id."""
+    if isinstance(exc, CsbotError):
+        return Reply(text=exc.message)
+    ref = uuid.uuid4().hex[:8]
+    log.error("unexpected error ref=%s", ref, exc_info=exc)
+    return Reply(text=f":warning: Something went wrong on our side (reference `{ref}`). Nothing was saved.")
+
+
+def run_subcommand(request: CommandRequest, deps: Deps) -> Reply | None:
+    fn = SUBCOMMANDS.get(request.sub)
+    if fn is None:
+        return Reply(text=f"`/cs {request.sub}` is not a command.\n\n{help_text()}", blocks=None)
+    try:
+        return fn(request, deps)
+    except Exception as exc:  # the user always gets an answer
+        return error_reply(exc)
+
+
+def answer_within_budget(ack: Ack, respond: Respond, deps: Deps, work: Callable[[], Reply | None]) -> None:
+    """Ack with the reply if `work` finishes within the budget; else ack now and respond later."""
+    future: Future[Reply | None] = deps.executor.submit(work)
+    try:
+        reply = future.result(timeout=deps.ack_budget_seconds)
+    except TimeoutError:
+        ack()
+
+        def _late(done: Future[Reply | None]) -> None:
+            try:
+                late = done.result()
+            except Exception as exc:
+                late = error_reply(exc)
+            if late is not None:
+                respond(**late.as_respond())
+
+        future.add_done_callback(_late)
+        return
+    except Exception as exc:
+        reply = error_reply(exc)
+    if reply is None:
+        ack()
+    else:
+        ack(**reply.as_ack())
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command("/cs")
+    def handle_cs(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        request = CommandRequest.from_body(body)
+        answer_within_budget(ack, respond, deps, lambda: run_subcommand(request, deps))
