@@ -1,0 +1,14 @@
+"""Every action_id and callback_id the bot's Block Kit uses, in one place, so
+builders and listeners cannot drift apart."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    """Buttons, selects and menus (block_actions / block_suggestion)."""
+
+
+class CallbackId(StrEnum):
+    """Modals (view_submission) and shortcuts."""
