@@ -9,6 +9,8 @@ from enum import StrEnum
 class ActionId(StrEnum):
     """Buttons, selects and menus (block_actions / block_suggestion)."""
 
+    UNDO = "undo"
+
 
 class CallbackId(StrEnum):
     """Modals (view_submission) and shortcuts."""

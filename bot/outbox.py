@@ -28,6 +28,7 @@ def enqueue(
     thread_ts: str | None = None,
     update_key: str | None = None,
     priority: int = NORMAL,
+    permalink_of: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Outbox:
     """Queue one message; the same key queued twice is one message.
@@ -35,6 +36,8 @@ def enqueue(
     Targets: `channel`, or `dm_user` (a DM), optionally in the thread of the
     Outbox row `thread_key` (delivered after it) or of a known `thread_ts`.
     `update_key` makes it a chat.update of that row's message instead.
+    `permalink_of`: the key of another row; `{permalink}` in text and blocks
+    becomes that message's permalink once it is posted (a DM linking to a thread).
     """
     if (channel is None) == (dm_user is None) and update_key is None:
         raise ValueError("enqueue needs exactly one of channel or dm_user")
@@ -44,6 +47,8 @@ def enqueue(
     payload: dict[str, Any] = {"text": text}
     if blocks is not None:
         payload["blocks"] = blocks
+    if permalink_of is not None:
+        payload["permalink_of"] = permalink_of
     if extra:
         payload.update(extra)
     now = clock.now()

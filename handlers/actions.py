@@ -1,11 +1,28 @@
-"""Listeners for Slack's actions surface."""
+"""Listeners for buttons and menus (block_actions)."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from typing import Any
 
+from slack_bolt import Ack, App, Respond
+
+from bot.action_ids import ActionId
 from bot.deps import Deps
+from bot.errors import CsbotError
+from bot.undo import perform_undo
+from models.db import session_scope
 
 
 def register(app: App, deps: Deps) -> None:
-    """Feature issues add their listeners here."""
+    @app.action(ActionId.UNDO)
+    def on_undo(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        value = body["actions"][0].get("value", "")
+        try:
+            with session_scope(deps.engine) as session:
+                text = perform_undo(session, deps.clock, user_id, value)
+        except CsbotError as exc:
+            respond(text=exc.message, response_type="ephemeral", replace_original=False)
+            return
+        respond(text=f":leftwards_arrow_with_hook: {text}", response_type="ephemeral", replace_original=True)

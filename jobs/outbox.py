@@ -7,6 +7,7 @@ issue; callers depend only on `deliver_due`.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -62,6 +63,15 @@ def _send(session: Any, client: WebClient, clock: Clock, row: Outbox) -> bool:
             args["thread_ts"] = thread_ts
         args["metadata"] = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": row.key}}
         method = client.chat_postMessage
+    link_key = args.pop("permalink_of", None)
+    if link_key:
+        linked = session.exec(select(Outbox).where(Outbox.key == link_key)).first()
+        if linked is None or linked.posted_ts is None:
+            return False  # the message we link to is not posted yet
+        permalink = client.chat_getPermalink(channel=linked.posted_channel, message_ts=linked.posted_ts)[
+            "permalink"
+        ]
+        args = _fill_permalink(args, permalink)
     row.attempts += 1
     try:
         response = method(**args)
@@ -77,3 +87,12 @@ def _send(session: Any, client: WebClient, clock: Clock, row: Outbox) -> bool:
     session.add(row)
     session.flush()
     return True
+
+
+def _fill_permalink(args: dict[str, Any], permalink: str) -> dict[str, Any]:
+    """Replace the `{permalink}` placeholder in text and blocks (a DM linking to a thread)."""
+    filled = dict(args)
+    for field in ("text", "blocks"):
+        if field in filled:
+            filled[field] = json.loads(json.dumps(filled[field]).replace("{permalink}", permalink))
+    return filled

@@ -1,0 +1,90 @@
+"""Undo for every write a command makes (PRODUCT.md §2: "every write answers
+with a confirmation that has an Undo button, valid 10 minutes").
+
+A kind of undoable row registers once: its table, who may undo it, and the
+audit action. Undo soft-deletes (sets deleted_at) and writes an AuditLog row."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from bot.action_ids import ActionId
+from bot.clock import Clock
+from bot.errors import BadInput, NotAllowed, NotFound
+from models.tables import AuditLog, Expansion, NpsResponse, RenewalEvent, Touchpoint
+
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class UndoKind:
+    model: type[SQLModel]
+    author_field: str  # the column holding who made the row; only they may undo it
+    label: str  # "touchpoint", shown to the user
+
+
+UNDO_KINDS: dict[str, UndoKind] = {
+    "touchpoint": UndoKind(Touchpoint, "author_slack_id", "touchpoint"),
+    "nps": UndoKind(NpsResponse, "recorded_by", "NPS response"),
+    "renewal": UndoKind(RenewalEvent, "recorded_by", "renewal outcome"),
+    "upsell": UndoKind(Expansion, "recorded_by", "up-sell"),
+}
+
+
+def undo_value(kind: str, row_id: int) -> str:
+    return json.dumps({"kind": kind, "id": row_id}, separators=(",", ":"))
+
+
+def undo_button(kind: str, row_id: int) -> dict[str, Any]:
+    """The Undo button for a confirmation message."""
+    if kind not in UNDO_KINDS:
+        raise ValueError(f"unknown undo kind {kind!r}")
+    return {
+        "type": "button",
+        "action_id": ActionId.UNDO,
+        "text": {"type": "plain_text", "text": "Undo"},
+        "style": "danger",
+        "value": undo_value(kind, row_id),
+    }
+
+
+def perform_undo(session: Session, clock: Clock, user_id: str, value: str) -> str:
+    """Soft-delete the row named by an Undo button; return the sentence to show."""
+    try:
+        parsed = json.loads(value)
+        kind = UNDO_KINDS[parsed["kind"]]
+        row_id = int(parsed["id"])
+    except (ValueError, KeyError, TypeError):
+        raise BadInput("That Undo button is not valid any more.") from None
+    row = session.get(kind.model, row_id)
+    if row is None:
+        raise NotFound(f"That {kind.label} no longer exists.")
+    if getattr(row, "deleted_at", None) is not None:
+        return f"That {kind.label} was already undone."
+    if getattr(row, kind.author_field) != user_id:
+        raise NotAllowed(f"Only the person who recorded this {kind.label} can undo it.")
+    now = clock.now()
+    if now - row.created_at > UNDO_WINDOW:  # type: ignore[attr-defined]
+        raise BadInput(
+            "Too late to undo: Undo works for 10 minutes after recording. "
+            f"Ask an admin to correct this {kind.label}."
+        )
+    row.deleted_at = now  # type: ignore[attr-defined]
+    session.add(row)
+    session.add(
+        AuditLog(
+            at=now,
+            actor_slack_id=user_id,
+            action=f"{parsed['kind']}.undo",
+            entity=kind.model.__tablename__,  # type: ignore[attr-defined]
+            entity_id=str(row_id),
+            detail={},
+        )
+    )
+    session.flush()
+    return f"Undone: the {kind.label} was removed."
