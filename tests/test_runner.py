@@ -1,0 +1,69 @@
+"""`csbot run` picks Socket Mode or HTTP from the settings and serves the real app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot import runner
+from bot.settings import Secret, Settings
+from models.db import make_engine
+from models.migrate import upgrade
+
+
+@pytest.fixture
+def migrated_url(tmp_path: Any) -> str:
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    upgrade(make_engine(url))
+    return url
+
+
+def _settings(url: str, **extra: Any) -> Settings:
+    return Settings(
+        slack_bot_token=Secret("xoxb-run-test"),
+        slack_signing_secret=Secret("abcdefgh1234"),
+        database_url=url,
+        slack_api_url="http://127.0.0.1:9/api/",
+        scheduler_enabled=False,
+        **extra,
+    )
+
+
+def test_socket_mode_when_app_token_is_set(monkeypatch: pytest.MonkeyPatch, migrated_url: str) -> None:
+    started: list[tuple[Any, str]] = []
+
+    class FakeSocketModeHandler:
+        def __init__(self, app: Any, app_token: str) -> None:
+            self.app, self.token = app, app_token
+
+        def start(self) -> None:
+            started.append((self.app, self.token))
+
+    import slack_bolt.adapter.socket_mode as socket_mode
+
+    monkeypatch.setattr(socket_mode, "SocketModeHandler", FakeSocketModeHandler)
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("HTTP server started in Socket Mode"))
+    assert runner.run_bot(_settings(migrated_url, slack_app_token=Secret("xapp-1-test"))) == 0
+    assert len(started) == 1
+    assert started[0][1] == "xapp-1-test"
+    assert started[0][0].client.base_url == "http://127.0.0.1:9/api/"
+
+
+def test_http_mode_serves_slack_events_on_port(monkeypatch: pytest.MonkeyPatch, migrated_url: str) -> None:
+    served: list[dict[str, Any]] = []
+
+    def fake_uvicorn_run(asgi: Any, **kwargs: Any) -> None:
+        served.append({"routes": [r.path for r in asgi.routes], **kwargs})
+
+    monkeypatch.setattr("uvicorn.run", fake_uvicorn_run)
+    assert runner.run_bot(_settings(migrated_url, port=3456)) == 0
+    assert served == [
+        {
+            "routes": ["/slack/events", "/healthz"],
+            "host": "0.0.0.0",
+            "port": 3456,
+            "log_level": "warning",
+            "access_log": False,
+        }
+    ]
