@@ -35,12 +35,20 @@ def seed_team(engine: Engine, clock: Clock, *, health: bool = True) -> None:
                 updated_at=now,
             )
         )
-        s.add(Account(name="Globex", arr_cents=5_000_000, csm_slack_id="UCSM2", created_at=now, updated_at=now))
+        s.add(
+            Account(name="Globex", arr_cents=5_000_000, csm_slack_id="UCSM2", created_at=now, updated_at=now)
+        )
         s.add(Account(name="Initech", arr_cents=1_000_000, created_at=now, updated_at=now))
-        s.add(Account(name="Acme Labs", arr_cents=100_000, csm_slack_id="UCSM2", created_at=now, updated_at=now))
+        s.add(
+            Account(name="Acme Labs", arr_cents=100_000, csm_slack_id="UCSM2", created_at=now, updated_at=now)
+        )
         s.add(Member(slack_id="UCSM1", role="csm", manager_slack_id="UDIR1", created_at=now, updated_at=now))
         s.add(Member(slack_id="UCSM2", role="csm", manager_slack_id="UDIR1", created_at=now, updated_at=now))
-        s.add(Member(slack_id="UDIR1", role="director", manager_slack_id="UEXEC1", created_at=now, updated_at=now))
+        s.add(
+            Member(
+                slack_id="UDIR1", role="director", manager_slack_id="UEXEC1", created_at=now, updated_at=now
+            )
+        )
         s.add(Member(slack_id="UEXEC1", role="exec", created_at=now, updated_at=now))
         s.flush()
         if health:

@@ -72,7 +72,13 @@ def test_escalate_posts_parent_thread_and_dm_and_confirms_to_opener(team: Bot) -
     assert field_value(msg, "Health") == "38 (red)"
     assert "Open" in field_value(msg, "Status")
     assert sorted(action_elements(msg)) == sorted(
-        [ActionId.ESC_ACK, ActionId.ESC_RESOLVE, ActionId.ESC_ESCALATE, ActionId.ESC_NOTE, ActionId.ESC_REASSIGN]
+        [
+            ActionId.ESC_ACK,
+            ActionId.ESC_RESOLVE,
+            ActionId.ESC_ESCALATE,
+            ActionId.ESC_NOTE,
+            ActionId.ESC_REASSIGN,
+        ]
     )
     assert action_elements(msg)[ActionId.ESC_REASSIGN][1]["type"] == "users_select"
 
@@ -84,7 +90,9 @@ def test_escalate_posts_parent_thread_and_dm_and_confirms_to_opener(team: Bot) -
     assert len(owner_dms) == 1
     assert "You were paged: SEV1 escalation for *Acme Corp*" in owner_dms[0]
     # the link points into the thread (the owner's @-mention reply)
-    assert f"thread_ts={msg['ts']}" in owner_dms[0] and "https://fake.slack.com/archives/CESC/p" in owner_dms[0]
+    assert (
+        f"thread_ts={msg['ts']}" in owner_dms[0] and "https://fake.slack.com/archives/CESC/p" in owner_dms[0]
+    )
 
     esc = escalation(bot.engine)
     assert (esc.status, esc.severity, esc.owner_slack_id, esc.opened_by) == ("open", "sev1", "UCSM1", "UCSM2")
