@@ -287,3 +287,8 @@ def test_escalation_stats_for_the_digest(engine: Engine) -> None:
     assert stats.median_time_to_resolve == timedelta(hours=1)
     assert (empty.opened, empty.resolved, empty.median_time_to_ack) == (0, 0, None)
     assert c == 3
+
+
+def test_the_example_policy_file_is_valid_and_equals_the_defaults() -> None:
+    example = Path(__file__).resolve().parent.parent / "escalation_policy.example.toml"
+    assert load_policy(example, NY) == default_policy(NY)

@@ -464,3 +464,9 @@ def test_escalations_mine_and_all(team: Bot) -> None:
     assert none["text"] == "You own no open escalations. `/cs escalations all` lists the team's."
     bad = bot.send.command("escalations everything", user_id="UOUT1").json()
     assert bad["text"].startswith("Use: `/cs escalations [mine|all]`")
+
+
+def test_help_explains_escalate(bot: Bot) -> None:
+    answer = bot.send.command("help escalate").json()
+    assert answer["text"].startswith("`/cs escalate <account> <sev1|sev2|sev3> [@owner] <summary...>`")
+    assert "then their manager, then the CS execs" in answer["text"]
