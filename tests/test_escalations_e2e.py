@@ -324,6 +324,10 @@ def test_outsider_clicks_are_refused_and_change_nothing(team: Bot) -> None:
         assert refusal.body["text"].startswith("Only the owner <@UCSM1>, their managers, a CS exec")
         assert refusal.body["text"].endswith("Nothing was changed.")
     assert bot.fake.calls_to("views.open") == []
+    # the person who opened it may not acknowledge for the owner either
+    click(bot, before_msg, ActionId.ESC_ACK, user_id="UCSM2")
+    assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 5)
+    assert bot.fake.responses[-1].body["text"].startswith("Only the owner <@UCSM1>, their managers")
     flush(bot)
     assert outbox_count(bot.engine) == before_rows
     assert parent(bot) == before_msg
