@@ -358,12 +358,26 @@ def _update_parent(
     session: Session, clock: Clock, esc: Escalation, event: EscalationEvent, *, key: str
 ) -> None:
     card = card_for(session, esc, event)
+    text, blocks = parent_text(card), escalation_parent(card)
+    # Older updates of the same message still waiting (e.g. retried after a 429)
+    # get the current content too, so whichever chat.update lands last shows the
+    # current state, in whatever order the worker delivers them.
+    session.execute(
+        update(Outbox)
+        .where(
+            col(Outbox.update_key) == esc.parent_key,
+            col(Outbox.state) == "pending",
+            col(Outbox.key).like(f"esc:{esc.id}:%:parent"),
+        )
+        .values(payload={"text": text, "blocks": blocks})
+        .execution_options(synchronize_session=False)
+    )
     enqueue(
         session,
         clock,
         key=key,
-        text=parent_text(card),
-        blocks=escalation_parent(card),
+        text=text,
+        blocks=blocks,
         update_key=esc.parent_key,
         priority=URGENT,
     )

@@ -474,3 +474,25 @@ def test_help_explains_escalate(bot: Bot) -> None:
     answer = bot.send.command("help escalate").json()
     assert answer["text"].startswith("`/cs escalate <account> <sev1|sev2|sev3> [@owner] <summary...>`")
     assert "then their manager, then the CS execs" in answer["text"]
+
+
+def test_parent_shows_the_latest_state_whatever_order_updates_are_delivered(team: Bot) -> None:
+    bot = team
+    open_via_command(bot, "Acme Corp sev1 checkout down")
+    msg = parent(bot)
+    click(bot, msg, ActionId.ESC_ACK, user_id="UCSM1")
+    # the ack's parent update is held back, as a retry after a 429 would be
+    with session_scope(bot.engine) as s:
+        held = s.exec(select(Outbox).where(Outbox.key.like("esc:1:ev:%:parent"))).one()  # type: ignore[attr-defined]
+        held.next_attempt_at = bot.clock.now() + timedelta(minutes=1)
+        s.add(held)
+    click(bot, msg, ActionId.ESC_ESCALATE, user_id="UCSM1")
+    flush(bot)  # the escalate update lands first
+    bot.clock.advance(minutes=1)
+    flush(bot)  # then the older one
+    updates = bot.fake.calls_to("chat.update")
+    assert len(updates) == 2
+    final = parent(bot)
+    assert "Acknowledged" in field_value(final, "Status")
+    assert field_value(final, "Paged up the chain") == "<@UDIR1>"
+    assert "Escalated by <@UCSM1>" in final["blocks"][-2]["elements"][0]["text"]
