@@ -23,6 +23,9 @@ from models.tables import Escalation
 
 log = logging.getLogger(__name__)
 
+JOB_ID = "escalation_policy"  # the scheduler's job id (deterministic, replace_existing=True)
+INTERVAL_SECONDS = 60  # how often the scheduler runs it; an SLA is met to within this
+
 
 def due_escalations(engine: Engine, clock: Clock, limit: int = 500) -> list[tuple[int, int, object]]:
     """(id, step, next_page_at) of open escalations whose deadline has passed, oldest first."""

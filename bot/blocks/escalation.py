@@ -78,11 +78,6 @@ def escalation_parent(card: EscalationCard) -> list[dict[str, Any]]:
     emoji = SEVERITY_EMOJI.get(card.severity, ":rotating_light:")
     header = f"{card.severity.upper()} escalation — {card.account_name}"
     renewal = card.renewal_date.isoformat() if card.renewal_date else "not set"
-    health = (
-        f"{card.health_score} ({card.health_band})"
-        if card.health_score is not None
-        else (card.health_band or "no score yet")
-    )
     status = STATUS_LABEL.get(card.status, card.status)
     fields = [
         f"*Severity*\n{emoji} {card.severity.upper()}",
@@ -91,8 +86,10 @@ def escalation_parent(card: EscalationCard) -> list[dict[str, Any]]:
         f"*Opened by*\n<@{card.opened_by}> {slack_time(card.opened_at)}",
         f"*ARR*\n{format_cents(card.arr_cents)}",
         f"*Renewal*\n{renewal}",
-        f"*Health*\n{health}",
     ]
+    if card.health_score is not None:  # only when a health snapshot exists
+        band = f" ({card.health_band})" if card.health_band else ""
+        fields.append(f"*Health*\n{card.health_score}{band}")
     if card.paged:
         fields.append("*Paged up the chain*\n" + ", ".join(f"<@{u}>" for u in card.paged))
     blocks: list[dict[str, Any]] = [
