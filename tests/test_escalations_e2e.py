@@ -497,3 +497,51 @@ def test_parent_shows_the_latest_state_whatever_order_updates_are_delivered(team
     assert "Acknowledged" in field_value(final, "Status")
     assert field_value(final, "Paged up the chain") == "<@UDIR1>"
     assert "Escalated by <@UCSM1>" in final["blocks"][-2]["elements"][0]["text"]
+
+
+def test_reassigning_an_acknowledged_escalation_reopens_it_for_the_new_owner(team: Bot) -> None:
+    bot = team
+    open_via_command(bot, "Acme Corp sev2 reports empty")
+    click(bot, parent(bot), ActionId.ESC_ACK, user_id="UCSM1")
+    flush(bot)
+    assert ActionId.ESC_ACK not in action_elements(parent(bot))
+    click(bot, parent(bot), ActionId.ESC_REASSIGN, user_id="UDIR1", selected_user="UCSM2")
+    flush(bot)
+    msg = parent(bot)
+    assert "Open" in field_value(msg, "Status") and field_value(msg, "Owner") == "<@UCSM2>"
+    assert ActionId.ESC_ACK in action_elements(msg)
+    # reassigning to the current owner is refused
+    click(bot, msg, ActionId.ESC_REASSIGN, user_id="UDIR1", selected_user="UCSM2")
+    assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
+    assert bot.fake.responses[0].body["text"] == "<@UCSM2> already owns escalation #1. Nothing was changed."
+    bot.clock.advance(hours=1)
+    assert run_policy(bot) == 1
+    assert len(dms(bot, "UCSM2")) == 2  # paged at reassignment, re-paged one SLA later
+    esc = escalation(bot.engine)
+    assert (
+        esc.acknowledged_by == "UCSM1" and esc.status == "open"
+    )  # the first ack still counts for the metrics
+
+
+def test_nobody_above_the_owner(team: Bot) -> None:
+    bot = team
+    from models.tables import Member
+
+    with session_scope(bot.engine) as s:
+        s.delete(s.get(Member, "UEXEC1"))
+        dir1 = s.get(Member, "UDIR1")
+        assert dir1 is not None
+        dir1.manager_slack_id = None
+        s.add(dir1)
+    open_via_command(bot, "Acme Corp sev1 <@UDIR1> down")
+    click(bot, parent(bot), ActionId.ESC_ESCALATE, user_id="UDIR1")
+    assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
+    assert (
+        bot.fake.responses[0].body["text"].startswith("Nobody is above <@UDIR1> to page: add their manager")
+    )
+    bot.clock.advance(minutes=15)
+    assert run_policy(bot) == 1
+    bot.clock.advance(minutes=15)
+    assert run_policy(bot) == 1  # the next-level step re-pages the owner, and says why
+    assert "Nobody above them to page" in thread_replies(bot, parent(bot))[-1]
+    assert len(dms(bot, "UDIR1")) == 3
