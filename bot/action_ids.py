@@ -11,6 +11,17 @@ class ActionId(StrEnum):
 
     UNDO = "undo"
 
+    # escalations (issue 6): buttons and the reassign select on the parent message
+    ESC_ACK = "esc_ack"
+    ESC_RESOLVE = "esc_resolve"
+    ESC_REASSIGN = "esc_reassign"
+    ESC_ESCALATE = "esc_escalate"
+    ESC_NOTE = "esc_note"
+
 
 class CallbackId(StrEnum):
     """Modals (view_submission) and shortcuts."""
+
+    # escalations (issue 6)
+    ESC_RESOLVE_MODAL = "esc_resolve_modal"
+    ESC_NOTE_MODAL = "esc_note_modal"

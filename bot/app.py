@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.deps import Deps
+from bot.escalation_policy import load_policy
 from bot.matching import AccountIndex
 from bot.redelivery import RedeliveryFilter
 from bot.settings import Settings
@@ -46,6 +47,8 @@ def build_app(
     client: WebClient | None = None,
     ack_budget_seconds: float = 2.0,
 ) -> tuple[App, Deps]:
+    # A bad policy file stops start-up with one line naming the key (SettingsError).
+    escalation_policy = load_policy(settings.escalation_policy_path, settings.tz)
     client = client or build_client(settings)
     deps = Deps(
         settings=settings,
@@ -54,6 +57,7 @@ def build_app(
         client=client,
         accounts=AccountIndex(engine),
         ack_budget_seconds=ack_budget_seconds,
+        escalation_policy=escalation_policy,
     )
     signing_secret = settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
     app = App(

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
+from bot.escalation_policy import EscalationPolicy
 from bot.matching import AccountIndex
 from bot.settings import Settings
 
@@ -30,6 +31,8 @@ class Deps:
     # Called after a commit that wrote Outbox rows, so the worker sends them now.
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
     on_outbox_written: Callable[[], None] | None = None
+    # The escalation policy (defaults + CSBOT_ESCALATION_POLICY), validated at start-up.
+    escalation_policy: EscalationPolicy | None = None
 
     def wake_outbox(self) -> None:
         self.outbox_wakeup.set()

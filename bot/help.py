@@ -29,6 +29,19 @@ COMMANDS: list[tuple[str, str, str]] = [
 # Longer help for single commands; other issues add their own entries.
 DETAILS: dict[str, str] = {}
 
+# --- escalations (issue 6) ---
+DETAILS["escalate"] = (
+    "`/cs escalate <account> <sev1|sev2|sev3> [@owner] <summary...>` — open an escalation.\n"
+    "It is posted in the escalations channel; the owner (the account's CSM unless you @-mention "
+    "someone) is paged in its thread and by DM. Not acknowledged within the SLA (sev1 15 min, "
+    "sev2 1 h, sev3 1 business day): the owner is paged again, then their manager, then the CS execs.\n"
+    "Example: `/cs escalate Acme sev1 @casey checkout fails for EU users`"
+)
+DETAILS["escalations"] = (
+    "`/cs escalations [mine|all]` — open escalations with their age, severity, owner, state and "
+    "a link to the thread. `mine` (the default): the ones you own; `all`: the team's."
+)
+
 
 def usage(sub: str) -> str:
     """The usage line(s) of one sub-command, for error messages."""

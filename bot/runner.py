@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.app import build_app
+from bot.escalation_policy import load_policy
 from bot.logs import configure_logging
 from bot.settings import Settings
 from models.db import make_engine
@@ -15,6 +16,8 @@ log = logging.getLogger("csbot")
 
 def run_bot(settings: Settings, port: int | None = None) -> int:
     configure_logging(settings.log_level)
+    # Fail fast on a bad CSBOT_ESCALATION_POLICY (one line naming the key), before touching the database.
+    load_policy(settings.escalation_policy_path, settings.tz)
     engine = make_engine(settings.database_url)
     current, head = current_revision(engine), head_revision()
     if current != head:

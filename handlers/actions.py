@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.action_ids import ActionId
 from bot.deps import Deps
-from bot.errors import CsbotError
+from bot.errors import CsbotError, NotFound
 from bot.undo import perform_undo
 from models.db import session_scope
 
@@ -26,3 +26,98 @@ def register(app: App, deps: Deps) -> None:
             respond(text=exc.message, response_type="ephemeral", replace_original=False)
             return
         respond(text=f":leftwards_arrow_with_hook: {text}", response_type="ephemeral", replace_original=True)
+
+    register_escalation_actions(app, deps)
+
+
+# =============================================================================
+# Escalations (issue 6): the buttons and the reassign select on the parent message.
+# A refused click gets an ephemeral sentence (to the clicker only) and changes nothing.
+# =============================================================================
+
+
+def _escalation_id(body: dict[str, Any]) -> int | None:
+    from bot.blocks.escalation import escalation_id_from_block
+
+    action = body["actions"][0]
+    value = action.get("value")
+    if value and str(value).isdigit():
+        return int(value)
+    return escalation_id_from_block(action.get("block_id", ""))
+
+
+def _tell(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def register_escalation_actions(app: App, deps: Deps) -> None:
+    from bot import escalations
+    from bot.action_ids import CallbackId
+    from bot.blocks.escalation import note_modal
+    from models.tables import Account, Escalation
+
+    def run(body: dict[str, Any], respond: Respond, work: Any) -> None:
+        """One change in one transaction; a known error goes back to the clicker only."""
+        esc_id = _escalation_id(body)
+        if esc_id is None:
+            _tell(respond, "That button is not valid any more.")
+            return
+        try:
+            with session_scope(deps.engine) as session:
+                work(session, esc_id, body["user"]["id"])
+        except CsbotError as exc:
+            _tell(respond, exc.message)
+            return
+        deps.wake_outbox()
+
+    @app.action(ActionId.ESC_ACK)
+    def on_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        run(body, respond, lambda s, i, u: escalations.acknowledge(s, deps.clock, deps.settings, i, u))
+
+    @app.action(ActionId.ESC_ESCALATE)
+    def on_escalate(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        run(body, respond, lambda s, i, u: escalations.escalate_now(s, deps.clock, deps.settings, i, u))
+
+    @app.action(ActionId.ESC_REASSIGN)
+    def on_reassign(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        new_owner = body["actions"][0].get("selected_user") or ""
+        run(
+            body,
+            respond,
+            lambda s, i, u: escalations.reassign(s, deps.clock, deps.settings, i, u, new_owner),
+        )
+
+    def open_modal(body: dict[str, Any], respond: Respond, resolve: bool) -> None:
+        esc_id = _escalation_id(body)
+        user_id = body["user"]["id"]
+        if esc_id is None:
+            _tell(respond, "That button is not valid any more.")
+            return
+        try:
+            with session_scope(deps.engine) as session:
+                esc = session.get(Escalation, esc_id)
+                if esc is None:
+                    raise NotFound(f"Escalation #{esc_id} does not exist.")
+                if resolve:
+                    escalations.check_may_resolve(session, deps.settings, esc, user_id)
+                account = session.get(Account, esc.account_id)
+                name = account.name if account else "?"
+        except CsbotError as exc:
+            _tell(respond, exc.message)
+            return
+        callback = CallbackId.ESC_RESOLVE_MODAL if resolve else CallbackId.ESC_NOTE_MODAL
+        view = note_modal(callback, esc_id, name, resolve=resolve)
+        deps.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ActionId.ESC_RESOLVE)
+    def on_resolve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        open_modal(body, respond, resolve=True)
+
+    @app.action(ActionId.ESC_NOTE)
+    def on_note(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        open_modal(body, respond, resolve=False)

@@ -9,3 +9,52 @@ from bot.deps import Deps
 
 def register(app: App, deps: Deps) -> None:
     """Feature issues add their listeners here."""
+    register_escalation_views(app, deps)
+
+
+# =============================================================================
+# Escalations (issue 6): the Resolve and Add note modals. A refusal or an empty
+# note is shown on the modal's field (response_action=errors); nothing is written.
+# =============================================================================
+
+
+def register_escalation_views(app: App, deps: Deps) -> None:
+    import json
+    from typing import Any
+
+    from slack_bolt import Ack
+
+    from bot import escalations
+    from bot.action_ids import CallbackId
+    from bot.blocks.escalation import NOTE_BLOCK, NOTE_INPUT
+    from bot.errors import CsbotError
+    from models.db import session_scope
+
+    def submitted(ack: Ack, body: dict[str, Any], resolve: bool) -> None:
+        view = body["view"]
+        user_id = body["user"]["id"]
+        try:
+            esc_id = int(json.loads(view.get("private_metadata") or "{}")["escalation_id"])
+        except (ValueError, KeyError, TypeError):
+            ack(response_action="errors", errors={NOTE_BLOCK: "This form is not valid any more."})
+            return
+        note = ((view["state"]["values"].get(NOTE_BLOCK) or {}).get(NOTE_INPUT) or {}).get("value") or ""
+        try:
+            with session_scope(deps.engine) as session:
+                if resolve:
+                    escalations.resolve(session, deps.clock, deps.settings, esc_id, user_id, note)
+                else:
+                    escalations.add_note(session, deps.clock, esc_id, user_id, note)
+        except CsbotError as exc:
+            ack(response_action="errors", errors={NOTE_BLOCK: exc.message[:500]})
+            return
+        ack()
+        deps.wake_outbox()
+
+    @app.view(CallbackId.ESC_RESOLVE_MODAL)
+    def on_resolve(ack: Ack, body: dict[str, Any]) -> None:
+        submitted(ack, body, resolve=True)
+
+    @app.view(CallbackId.ESC_NOTE_MODAL)
+    def on_note(ack: Ack, body: dict[str, Any]) -> None:
+        submitted(ack, body, resolve=False)

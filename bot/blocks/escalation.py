@@ -1,0 +1,247 @@
+"""Block Kit for escalations: the parent message in the escalations channel
+(its buttons follow the state), the Resolve / Add note modals, and the
+`/cs escalations` list."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.action_ids import ActionId, CallbackId
+from bot.money import format_cents
+
+SEVERITY_EMOJI = {"sev1": ":red_circle:", "sev2": ":large_orange_circle:", "sev3": ":large_yellow_circle:"}
+STATUS_LABEL = {
+    "open": ":rotating_light: Open — waiting for acknowledgement",
+    "acknowledged": ":eyes: Acknowledged",
+    "resolved": ":white_check_mark: Resolved",
+}
+NOTE_BLOCK, NOTE_INPUT = "note", "note_input"
+
+
+@dataclass(frozen=True)
+class EscalationCard:
+    """Everything the parent message shows, in plain values."""
+
+    id: int
+    severity: str
+    status: str
+    summary: str
+    account_name: str
+    arr_cents: int
+    renewal_date: date | None
+    health_score: int | None
+    health_band: str | None
+    owner: str
+    opened_by: str
+    opened_at: datetime
+    sla: str
+    paged: tuple[str, ...]  # who has been paged above the owner
+    last_action: str | None  # "Acknowledged by <@U…>", …
+    last_action_at: datetime | None
+    resolution: str | None = None
+    time_to_ack: timedelta | None = None
+    time_to_resolve: timedelta | None = None
+
+
+def slack_time(at: datetime) -> str:
+    """A time every reader sees in their own Slack time zone."""
+    epoch = int(at.timestamp())
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def format_duration(delta: timedelta) -> str:
+    """12 min, 2 h 5 min, 3 d 4 h: short and readable."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def parent_text(card: EscalationCard) -> str:
+    """The notification / fallback text of the parent message."""
+    return (
+        f"{card.severity.upper()} escalation: {card.account_name} — {card.summary[:200]} "
+        f"({card.status}, owner <@{card.owner}>)"
+    )
+
+
+def escalation_parent(card: EscalationCard) -> list[dict[str, Any]]:
+    """The parent message: severity, account facts, summary, people, status, buttons."""
+    emoji = SEVERITY_EMOJI.get(card.severity, ":rotating_light:")
+    header = f"{card.severity.upper()} escalation — {card.account_name}"
+    renewal = card.renewal_date.isoformat() if card.renewal_date else "not set"
+    status = STATUS_LABEL.get(card.status, card.status)
+    fields = [
+        f"*Severity*\n{emoji} {card.severity.upper()}",
+        f"*Status*\n{status}",
+        f"*Owner*\n<@{card.owner}>",
+        f"*Opened by*\n<@{card.opened_by}> {slack_time(card.opened_at)}",
+        f"*ARR*\n{format_cents(card.arr_cents)}",
+        f"*Renewal*\n{renewal}",
+    ]
+    if card.health_score is not None:  # only when a health snapshot exists
+        band = f" ({card.health_band})" if card.health_band else ""
+        fields.append(f"*Health*\n{card.health_score}{band}")
+    if card.paged:
+        fields.append("*Paged up the chain*\n" + ", ".join(f"<@{u}>" for u in card.paged))
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
+        {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": card.summary[:2900]}},
+        {
+            "type": "section",
+            "block_id": "facts",
+            "fields": [{"type": "mrkdwn", "text": f[:2000]} for f in fields],
+        },
+    ]
+    if card.status == "resolved":
+        lines = [f"*Resolution:* {card.resolution or '—'}"[:2000]]
+        if card.time_to_ack is not None and card.time_to_resolve is not None:
+            lines.append(
+                f"Time to acknowledge {format_duration(card.time_to_ack)} · "
+                f"time to resolve {format_duration(card.time_to_resolve)}"
+            )
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "resolution",
+                "text": {"type": "mrkdwn", "text": "\n".join(lines)},
+            }
+        )
+    context = [f"#{card.id}"]
+    if card.status == "open":
+        context.append(f"acknowledge within {card.sla}")
+    if card.last_action and card.last_action_at:
+        context.append(f"{card.last_action} {slack_time(card.last_action_at)}")
+    blocks.append(
+        {"type": "context", "block_id": "last", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
+    )
+    actions = escalation_buttons(card.id, card.status)
+    if actions:
+        blocks.append({"type": "actions", "block_id": actions_block_id(card.id), "elements": actions})
+    return blocks
+
+
+def actions_block_id(escalation_id: int) -> str:
+    return f"esc:{escalation_id}:actions"
+
+
+def escalation_id_from_block(block_id: str) -> int | None:
+    parts = block_id.split(":")
+    if len(parts) == 3 and parts[0] == "esc" and parts[2] == "actions" and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def escalation_buttons(escalation_id: int, status: str) -> list[dict[str, Any]]:
+    """Buttons follow the state: no Acknowledge once acknowledged, none once resolved."""
+    if status == "resolved":
+        return []
+    value = str(escalation_id)
+
+    def button(action_id: ActionId, label: str, style: str | None = None) -> dict[str, Any]:
+        b: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": label},
+            "value": value,
+        }
+        if style:
+            b["style"] = style
+        return b
+
+    elements = []
+    if status == "open":
+        elements.append(button(ActionId.ESC_ACK, "Acknowledge", "primary"))
+    elements.append(button(ActionId.ESC_RESOLVE, "Resolve"))
+    escalate = button(ActionId.ESC_ESCALATE, "Escalate", "danger")
+    escalate["confirm"] = {
+        "title": {"type": "plain_text", "text": "Page the next level?"},
+        "text": {"type": "plain_text", "text": "This pages the next person up the chain now."},
+        "confirm": {"type": "plain_text", "text": "Escalate"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
+    elements.append(escalate)
+    elements.append(button(ActionId.ESC_NOTE, "Add note"))
+    elements.append(
+        {
+            "type": "users_select",
+            "action_id": ActionId.ESC_REASSIGN,
+            "placeholder": {"type": "plain_text", "text": "Reassign to…"},
+        }
+    )
+    return elements
+
+
+def note_modal(
+    callback_id: CallbackId, escalation_id: int, account_name: str, *, resolve: bool
+) -> dict[str, Any]:
+    """The Resolve (resolution note) or Add note modal."""
+    title = "Resolve escalation" if resolve else "Add a note"
+    label = "Resolution" if resolve else "Note"
+    hint = (
+        "What fixed it, and what the customer was told. Posted in the escalation thread."
+        if resolve
+        else "Posted in the escalation thread."
+    )
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps({"escalation_id": escalation_id}),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Resolve" if resolve else "Post note"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"Escalation #{escalation_id} — *{account_name}*"[:3000]},
+            },
+            {
+                "type": "input",
+                "block_id": NOTE_BLOCK,
+                "label": {"type": "plain_text", "text": label},
+                "hint": {"type": "plain_text", "text": hint},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": NOTE_INPUT,
+                    "multiline": True,
+                    "max_length": 2500,
+                },
+            },
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class ListedEscalation:
+    id: int
+    severity: str
+    account_name: str
+    summary: str
+    owner: str
+    status: str
+    age: timedelta
+    link: str | None
+
+
+def escalation_list(title: str, rows: list[ListedEscalation], more: int = 0) -> list[dict[str, Any]]:
+    """`/cs escalations`: one line per open escalation, most severe first."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
+    for row in rows:
+        link = f"<{row.link}|thread>" if row.link else "thread not posted yet"
+        text = (
+            f"{SEVERITY_EMOJI.get(row.severity, '')} *{row.severity.upper()}* · *{row.account_name}* — "
+            f"{row.summary[:150]}\n#{row.id} · owner <@{row.owner}> · {row.status} · "
+            f"open {format_duration(row.age)} · {link}"
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
+    if more:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more."}]})
+    return blocks
