@@ -11,6 +11,11 @@ class ActionId(StrEnum):
 
     UNDO = "undo"
 
+    # --- customer health (issue 7): buttons on at-risk alerts; value = account id ---
+    ALERT_LOG_TOUCHPOINT = "alert_log_touchpoint"
+    ALERT_SNOOZE = "alert_snooze"
+    ALERT_OPEN_ESCALATION = "alert_open_escalation"
+
 
 class CallbackId(StrEnum):
     """Modals (view_submission) and shortcuts."""
