@@ -46,6 +46,9 @@ def build_app(
     client: WebClient | None = None,
     ack_budget_seconds: float = 2.0,
 ) -> tuple[App, Deps]:
+    from bot.scorecard import load_scorecard
+
+    load_scorecard(settings.scorecard_path)  # a bad CSBOT_SCORECARD stops start-up (SettingsError)
     client = client or build_client(settings)
     deps = Deps(
         settings=settings,
