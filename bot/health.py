@@ -46,9 +46,7 @@ class AccountHealth:
             return self.risks
         scores = {m.key: m.score for m in self.health.measures}
         weakest = [
-            r
-            for r in self.health.reasons
-            if r.key.startswith("ok:") and (scores.get(r.key[3:]) or 0) < 100
+            r for r in self.health.reasons if r.key.startswith("ok:") and (scores.get(r.key[3:]) or 0) < 100
         ][:1]
         return self.risks + tuple(weakest)
 
@@ -95,7 +93,11 @@ def evaluate(
         )
         health = score_account(inputs, now, card)
         risks = risk_reasons(
-            health, today=today, renewal_date=account.renewal_date, recent_best=best.get(account.id), card=card
+            health,
+            today=today,
+            renewal_date=account.renewal_date,
+            recent_best=best.get(account.id),
+            card=card,
         )
         out.append(AccountHealth(account, health, risks))
     return out

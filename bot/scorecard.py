@@ -98,7 +98,9 @@ def parse_scorecard(text: str, source: str = SETTING) -> Scorecard:
         raise SettingsError(f"{source} is not valid TOML: {exc}") from None
     for key in data:
         if key not in ("measures", "bands", "at_risk"):
-            raise SettingsError(f"{source}: unknown section [{key}] (use [measures.<name>], [bands], [at_risk])")
+            raise SettingsError(
+                f"{source}: unknown section [{key}] (use [measures.<name>], [bands], [at_risk])"
+            )
     measures = {m.key: m for m in DEFAULT_SCORECARD.measures}
     raw_measures = _table(data, "measures", source)
     for name, values in raw_measures.items():
@@ -172,7 +174,9 @@ def _check_card(card: Scorecard, source: str) -> None:
                     f"(sev1 {p['sev1']:g} >= sev2 {p['sev2']:g} >= sev3 {p['sev3']:g})"
                 )
     if not card.green > card.yellow:
-        raise SettingsError(f"{source}: bands.green ({card.green}) must be above bands.yellow ({card.yellow})")
+        raise SettingsError(
+            f"{source}: bands.green ({card.green}) must be above bands.yellow ({card.yellow})"
+        )
     if card.green > 100:
         raise SettingsError(f"{source}: bands.green ({card.green}) must be at most 100")
     if not any(m.weight > 0 for m in card.measures):

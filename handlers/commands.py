@@ -139,3 +139,13 @@ def register(app: App, deps: Deps) -> None:
     def handle_cs(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         request = CommandRequest.from_body(body)
         answer_within_budget(ack, respond, deps, lambda: run_subcommand(request, deps))
+
+
+
+# =============================================================================
+# Customer health (issue 7): /cs nps, renewal, upsell, team, risk. Registered at
+# import (this module is complete by now, so the circular import is safe).
+# =============================================================================
+from handlers.health_commands import register_health_commands  # noqa: E402
+
+register_health_commands()

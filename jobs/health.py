@@ -152,14 +152,14 @@ def _update_alerts(
             session.execute(
                 update(table)
                 .where(table.c.id == bindparam("b_id"))
-                .values(reasons=bindparam("reasons"), last_posted=bindparam("last_posted"), snoozed_until=None),
+                .values(
+                    reasons=bindparam("reasons"), last_posted=bindparam("last_posted"), snoozed_until=None
+                ),
                 posted,
             )
         if quiet:
             session.execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values(reasons=bindparam("reasons")),
+                update(table).where(table.c.id == bindparam("b_id")).values(reasons=bindparam("reasons")),
                 [{"b_id": u["b_id"], "reasons": u["reasons"]} for u in quiet],
             )
     if stale:
@@ -173,7 +173,10 @@ def _update_alerts(
 
 def matches(subscription: Subscription, item: AccountHealth) -> bool:
     """A subscription's filter: a segment and/or a CSM (None matches all)."""
-    if subscription.filter_segment and (item.account.segment or "").lower() != subscription.filter_segment.lower():
+    if (
+        subscription.filter_segment
+        and (item.account.segment or "").lower() != subscription.filter_segment.lower()
+    ):
         return False
     return not (subscription.filter_csm and item.account.csm_slack_id != subscription.filter_csm)
 
@@ -194,5 +197,13 @@ def _queue_messages(
             "|".join(f"{i.account.id}:{','.join(x.key for x in i.risks)}" for i in items).encode()
         ).hexdigest()[:10]
         key = f"alerts:{subscription.channel_id}:{today.isoformat()}:{digest}"
-        enqueue(session, clock, key=key, text=text, blocks=blocks, channel=subscription.channel_id, priority=NORMAL)
+        enqueue(
+            session,
+            clock,
+            key=key,
+            text=text,
+            blocks=blocks,
+            channel=subscription.channel_id,
+            priority=NORMAL,
+        )
         result.messages.append(key)

@@ -51,7 +51,9 @@ def recent_touchpoints(
     """account id -> its `last` newest touchpoints (occurred_at, sentiment), newest first."""
     rank = (
         func.row_number()
-        .over(partition_by=Touchpoint.account_id, order_by=(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()))
+        .over(
+            partition_by=Touchpoint.account_id, order_by=(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
+        )
         .label("rn")
     )
     inner = _scoped(

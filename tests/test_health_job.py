@@ -28,7 +28,9 @@ from models.tables import (
 from tests.harness import Bot
 
 
-def add_account(bot: Bot, name: str, *, arr: int, csm: str, segment: str, renewal_in: int | None = None) -> int:
+def add_account(
+    bot: Bot, name: str, *, arr: int, csm: str, segment: str, renewal_in: int | None = None
+) -> int:
     now = bot.clock.now()
     with session_scope(bot.engine) as s:
         account = Account(
@@ -65,7 +67,10 @@ def usage(bot: Bot, account_id: int, active: int, licensed: int) -> None:
     with session_scope(bot.engine) as s:
         s.add(
             UsageSnapshot(
-                account_id=account_id, date=bot.clock.now().date(), active_users=active, licensed_users=licensed
+                account_id=account_id,
+                date=bot.clock.now().date(),
+                active_users=active,
+                licensed_users=licensed,
             )
         )
 
@@ -257,12 +262,16 @@ def test_snooze_over_signed_http_keeps_an_account_quiet_for_seven_days(bot: Bot)
     with session_scope(bot.engine) as s:
         alert = s.exec(select(Alert).where(Alert.account_id == ids["Initech"])).one()
         assert alert.snoozed_until == bot.clock.now() + timedelta(days=7)
-        assert s.exec(select(AuditLog).where(AuditLog.action == "alert.snooze")).one().actor_slack_id == "UCSM1"
+        assert (
+            s.exec(select(AuditLog).where(AuditLog.action == "alert.snooze")).one().actor_slack_id == "UCSM1"
+        )
 
     # a new reason while snoozed: quiet, every day of the seven
     with session_scope(bot.engine) as s:
         s.add(
-            NpsResponse(account_id=ids["Initech"], responded_at=bot.clock.now(), score=2, created_at=bot.clock.now())
+            NpsResponse(
+                account_id=ids["Initech"], responded_at=bot.clock.now(), score=2, created_at=bot.clock.now()
+            )
         )
     for _ in range(6):
         bot.clock.advance(days=1)
@@ -329,7 +338,9 @@ def test_the_number_of_statements_does_not_grow_with_accounts(bot: Bot) -> None:
 
     def grow(n: int, start: int) -> None:
         for i in range(start, start + n):
-            a = add_account(bot, f"Co {i}", arr=1000 * (i + 1), csm="UCSM2" if i % 2 else "UCSM1", segment="smb")
+            a = add_account(
+                bot, f"Co {i}", arr=1000 * (i + 1), csm="UCSM2" if i % 2 else "UCSM1", segment="smb"
+            )
             touch(bot, a, 70, sentiment=-1, count=2)
             usage(bot, a, 1, 10)
 
@@ -346,7 +357,10 @@ def test_alert_buttons_answer_over_signed_http(bot: Bot) -> None:
     ids = portfolio(bot)
     for action, expected in (
         (ActionId.ALERT_LOG_TOUCHPOINT, "Log a touchpoint for *Acme*: `/cs log Acme call <note...>`"),
-        (ActionId.ALERT_OPEN_ESCALATION, "Open an escalation for *Acme*: `/cs escalate Acme sev2 <summary...>`"),
+        (
+            ActionId.ALERT_OPEN_ESCALATION,
+            "Open an escalation for *Acme*: `/cs escalate Acme sev2 <summary...>`",
+        ),
     ):
         before = len(bot.fake.responses)
         assert bot.send.block_action(action, value=str(ids["Acme"]), channel_id="CALERTS").status_code == 200
@@ -358,5 +372,6 @@ def test_alert_buttons_answer_over_signed_http(bot: Bot) -> None:
     assert bot.fake.responses[-1].body["text"] == "That account no longer exists."
     bot.send.block_action(ActionId.ALERT_SNOOZE, value=str(ids["Hooli"]), channel_id="CALERTS")
     assert bot.fake.wait_for(lambda: len(bot.fake.responses) == before + 2)
-    assert bot.fake.responses[-1].body["text"] == "*Hooli* is not at risk any more; there is nothing to snooze."
-
+    assert (
+        bot.fake.responses[-1].body["text"] == "*Hooli* is not at risk any more; there is nothing to snooze."
+    )

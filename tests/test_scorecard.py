@@ -62,14 +62,22 @@ def test_nps_older_than_90_days_is_missing() -> None:
     ("open_escalations", "expected"),
     [({}, 100), ({"sev3": 1}, 75), ({"sev2": 1}, 50), ({"sev2": 1, "sev3": 2}, 0), ({"sev1": 1}, 0)],
 )
-def test_escalations_100_when_none_and_0_with_any_sev1(open_escalations: dict[str, int], expected: float) -> None:
+def test_escalations_100_when_none_and_0_with_any_sev1(
+    open_escalations: dict[str, int], expected: float
+) -> None:
     assert measure(HealthInputs(open_escalations=open_escalations), "escalations") == expected
 
 
 @pytest.mark.parametrize(
     ("sentiments", "expected"),
-    [((1, 1, 1), 100), ((-1, -1, -1), 0), ((0, 0, 0), 50), ((1, 0, -1), 50), ((1, 1, -1), 66.67),
-     ((1, 1, 1, -1, -1), 100)],
+    [
+        ((1, 1, 1), 100),
+        ((-1, -1, -1), 0),
+        ((0, 0, 0), 50),
+        ((1, 0, -1), 50),
+        ((1, 1, -1), 66.67),
+        ((1, 1, 1, -1, -1), 100),
+    ],
 )
 def test_sentiment_of_the_last_three_touchpoints(sentiments: tuple[int, ...], expected: float) -> None:
     got = measure(HealthInputs(last_touch_at=NOW, sentiments=sentiments), "sentiment")
@@ -77,7 +85,8 @@ def test_sentiment_of_the_last_three_touchpoints(sentiments: tuple[int, ...], ex
 
 
 @pytest.mark.parametrize(
-    ("score", "band"), [(0, "red"), (39, "red"), (40, "yellow"), (69, "yellow"), (70, "green"), (100, "green")]
+    ("score", "band"),
+    [(0, "red"), (39, "red"), (40, "yellow"), (69, "yellow"), (70, "green"), (100, "green")],
 )
 def test_bands(score: int, band: str) -> None:
     assert band_of(score) == band
@@ -204,11 +213,18 @@ def test_toml_override_changes_the_result(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "error"),
     [
-        ("[measures.happiness]\nweight = 3\n", "CSBOT_SCORECARD bad.toml: unknown measure measures.happiness"),
-        ("[measures.nps]\nweight = -5\n", "CSBOT_SCORECARD bad.toml: measures.nps.weight must not be negative (-5)"),
+        (
+            "[measures.happiness]\nweight = 3\n",
+            "CSBOT_SCORECARD bad.toml: unknown measure measures.happiness",
+        ),
+        (
+            "[measures.nps]\nweight = -5\n",
+            "CSBOT_SCORECARD bad.toml: measures.nps.weight must not be negative (-5)",
+        ),
         (
             "[measures.recency]\ngood = 70\nbad = 60\n",
-            "CSBOT_SCORECARD bad.toml: measures.recency.good (70 days) must be below measures.recency.bad (60 days)",
+            "CSBOT_SCORECARD bad.toml: measures.recency.good (70 days) must be below "
+            "measures.recency.bad (60 days)",
         ),
         (
             "[measures.adoption]\ngood = 20\nbad = 80\n",
@@ -223,7 +239,10 @@ def test_toml_override_changes_the_result(tmp_path: Path) -> None:
             "CSBOT_SCORECARD bad.toml: bands.green (40) must be above bands.yellow (70)",
         ),
         ("[measures.nps]\nwieght = 5\n", "CSBOT_SCORECARD bad.toml: unknown key measures.nps.wieght"),
-        ("[measures.nps]\nweight = 'high'\n", "CSBOT_SCORECARD bad.toml: measures.nps.weight must be a number"),
+        (
+            "[measures.nps]\nweight = 'high'\n",
+            "CSBOT_SCORECARD bad.toml: measures.nps.weight must be a number",
+        ),
         ("[colours]\nred = 1\n", "CSBOT_SCORECARD bad.toml: unknown section [colours]"),
         ("[measures.nps\nweight = 1\n", "CSBOT_SCORECARD bad.toml is not valid TOML: "),
     ],

@@ -72,14 +72,20 @@ def risk_alert_message(items: list[AccountHealth], *, today: date) -> tuple[str,
     title = f"{n} account{'s' if n != 1 else ''} newly at risk" if n else "No accounts newly at risk"
     text = f"{title}: " + ", ".join(i.account.name for i in items[:20]) + (" …" if n > 20 else "")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f":rotating_light: {title} ({today:%b %d})"}}
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f":rotating_light: {title} ({today:%b %d})"},
+        }
     ]
     for item in items[:MAX_DETAILED]:
         blocks.append(
             {
                 "type": "section",
                 "block_id": f"risk_{item.account.id}",
-                "text": {"type": "mrkdwn", "text": _clip(f"{headline(item)}\n{reason_lines(item.shown_reasons)}")},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": _clip(f"{headline(item)}\n{reason_lines(item.shown_reasons)}"),
+                },
             }
         )
         blocks.append(alert_buttons(item.account.id))
@@ -118,7 +124,9 @@ def risk_list(items: list[AccountHealth], *, which: str, limit: int = 20) -> tup
 
 def sparkline(scores: list[int | None]) -> str:
     """0-100 scores as ▁▂▃▄▅▆▇█ (a gap for a day without a score)."""
-    return "".join(" " if s is None else SPARK[min(len(SPARK) - 1, max(0, s) * len(SPARK) // 101)] for s in scores)
+    return "".join(
+        " " if s is None else SPARK[min(len(SPARK) - 1, max(0, s) * len(SPARK) // 101)] for s in scores
+    )
 
 
 def trend_text(trend: list[tuple[date, int | None]]) -> str:
