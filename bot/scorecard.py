@@ -338,7 +338,10 @@ def _sentiment(m: MeasureConfig, inp: HealthInputs, now: datetime) -> MeasureRes
     pos, neg = sum(1 for s in recent if s > 0), sum(1 for s in recent if s < 0)
     neutral = len(recent) - pos - neg
     parts = [f"{n} {w}" for n, w in ((pos, "positive"), (neutral, "neutral"), (neg, "negative")) if n]
-    text = f"last {_plural(len(recent), 'touchpoint')}: {', '.join(parts)}"
+    if len(recent) == 1:
+        text = f"last touchpoint: {parts[0].split(' ', 1)[1]}"
+    else:
+        text = f"last {len(recent)} touchpoints: {', '.join(parts)}"
     return MeasureResult(m.key, m.label, m.weight, linear(mean, m.good, m.bad), text)
 
 
