@@ -14,6 +14,9 @@ log = logging.getLogger("csbot")
 
 
 def run_bot(settings: Settings, port: int | None = None) -> int:
+    from bot.scorecard import load_scorecard
+
+    load_scorecard(settings.scorecard_path)  # a bad CSBOT_SCORECARD stops start-up before anything else
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
     current, head = current_revision(engine), head_revision()
