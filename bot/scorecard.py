@@ -360,7 +360,9 @@ def score_account(inputs: HealthInputs, now: datetime, card: Scorecard = DEFAULT
     results = tuple(_SCORERS[m.key](m, inputs, now) for m in card.measures if m.weight > 0)
     scored = [r for r in results if r.score is not None]
     total_weight = sum(r.weight for r in scored)
-    if not scored or total_weight <= 0:
+    # "No open escalations" alone says nothing about a customer we have no data on.
+    only_quiet = all(r.key == "escalations" and r.score == 100 for r in scored)
+    if not scored or total_weight <= 0 or only_quiet:
         reasons = tuple(Reason(f"missing:{r.key}", f"{r.text}: {r.label} not scored") for r in results)
         return Health(None, None, results, reasons + (Reason("missing:all", "no data to score yet"),))
     raw = sum(r.weight * r.score for r in scored) / total_weight  # type: ignore[operator]

@@ -132,6 +132,13 @@ def test_every_score_has_reasons_in_words() -> None:
     assert health.score == 17 and health.band == "red"
 
 
+def test_an_account_with_no_data_is_not_scored_but_an_open_sev1_alone_is_red() -> None:
+    nothing = score_account(HealthInputs(), NOW)
+    assert (nothing.score, nothing.band) == (None, None)
+    sev1 = score_account(HealthInputs(open_escalations={"sev1": 1}), NOW)
+    assert (sev1.score, sev1.band) == (0, "red")
+
+
 def test_nothing_to_score_gives_no_score_and_no_risk() -> None:
     card = parse_scorecard("[measures.escalations]\nweight = 0\n")
     health = score_account(HealthInputs(), NOW, card)
