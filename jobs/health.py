@@ -101,20 +101,42 @@ def _update_alerts(
     """Open, refresh and close Alert rows; return the accounts to announce."""
     table: Any = Alert.__table__
     open_rows = session.execute(
-        select(table.c.id, table.c.account_id, table.c.reasons, table.c.snoozed_until)
+        select(table.c.id, table.c.account_id, table.c.reasons, table.c.snoozed_until, table.c.last_posted)
         .where(table.c.state == "open", table.c.kind == ALERT_KIND)
         .order_by(table.c.id)
     ).all()
     open_alerts = {row.account_id: row for row in open_rows}  # the newest wins if there were two
-    stale = [row.id for row in open_rows if open_alerts[row.account_id].id != row.id]
     inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    # every change to an existing alert goes in ONE executemany: (state, reasons, last_posted, snoozed_until)
+    changes: list[dict[str, Any]] = []
+
+    def change(
+        row: Any,
+        *,
+        state: str = "open",
+        reasons: list[str] | None = None,
+        posted: bool = False,
+        snoozed_until: datetime | None = None,
+    ) -> None:
+        changes.append(
+            {
+                "b_id": row.id,
+                "b_state": state,
+                "b_reasons": row.reasons if reasons is None else reasons,
+                "b_last_posted": now if posted else row.last_posted,
+                "b_snoozed_until": snoozed_until,
+            }
+        )
+
+    for row in open_rows:
+        if open_alerts[row.account_id].id != row.id:
+            change(row, state="closed", snoozed_until=row.snoozed_until)
     news: list[AccountHealth] = []
     for r in results:
         alert = open_alerts.pop(r.account.id, None)
         if not r.at_risk:
             if alert is not None:
-                stale.append(alert.id)
+                change(alert, state="closed", snoozed_until=alert.snoozed_until)
                 result.closed += 1
             continue
         keys = [x.key for x in r.risks]
@@ -134,38 +156,29 @@ def _update_alerts(
             continue
         snoozed = alert.snoozed_until
         if snoozed is not None and snoozed > now:
-            # quiet while snoozed; remember the reasons so the end of the snooze re-announces
-            updates.append({"b_id": alert.id, "reasons": keys, "last_posted": None, "snoozed_until": snoozed})
-            continue
-        if snoozed is not None or set(keys) - set(alert.reasons or []):
+            # quiet while snoozed; keep the reasons current so the end of the snooze re-announces
+            if keys != list(alert.reasons or []):
+                change(alert, reasons=keys, snoozed_until=snoozed)
+        elif snoozed is not None or set(keys) - set(alert.reasons or []):
             news.append(r)  # the snooze ran out while still at risk, or there is a new reason
-            updates.append({"b_id": alert.id, "reasons": keys, "last_posted": now, "snoozed_until": None})
+            change(alert, reasons=keys, posted=True)
         elif keys != list(alert.reasons or []):
-            updates.append({"b_id": alert.id, "reasons": keys, "last_posted": None, "snoozed_until": None})
-    stale += [row.id for row in open_alerts.values()]  # accounts gone (deleted or churned)
+            change(alert, reasons=keys)  # a reason went away: remember, so its return is news
+    for row in open_alerts.values():  # accounts gone (deleted or churned)
+        change(row, state="closed", snoozed_until=row.snoozed_until)
     if inserts:
         session.execute(insert(table), inserts)
-    if updates:
-        posted = [u for u in updates if u["last_posted"] is not None]
-        quiet = [u for u in updates if u["last_posted"] is None]
-        if posted:
-            session.execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values(
-                    reasons=bindparam("reasons"), last_posted=bindparam("last_posted"), snoozed_until=None
-                ),
-                posted,
-            )
-        if quiet:
-            session.execute(
-                update(table).where(table.c.id == bindparam("b_id")).values(reasons=bindparam("reasons")),
-                [{"b_id": u["b_id"], "reasons": u["reasons"]} for u in quiet],
-            )
-    if stale:
+    if changes:
         session.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(state="closed"),
-            [{"b_id": i} for i in stale],
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                state=bindparam("b_state"),
+                reasons=bindparam("b_reasons"),
+                last_posted=bindparam("b_last_posted"),
+                snoozed_until=bindparam("b_snoozed_until"),
+            ),
+            changes,
         )
     result.alerted = [r.account.id for r in news]
     return worst_first(news)
