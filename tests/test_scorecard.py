@@ -273,3 +273,19 @@ def test_no_file_means_the_defaults() -> None:
         ("escalations", 15),
         ("sentiment", 15),
     ]
+
+
+def test_build_app_refuses_a_bad_scorecard(tmp_path: Path) -> None:
+    from bot.app import build_app
+    from bot.settings import Secret, Settings
+    from models.db import make_engine
+
+    path = tmp_path / "card.toml"
+    path.write_text("[bands]\ngreen = 30\n")
+    engine = make_engine("sqlite://")
+    settings = Settings(
+        slack_bot_token=Secret("xoxb-x"), slack_signing_secret=Secret("abcdefgh1234"), scorecard_path=path
+    )
+    with pytest.raises(SettingsError, match=r"^CSBOT_SCORECARD card.toml: bands.green \(30\) must be above"):
+        build_app(settings, engine)
+    engine.dispose()
