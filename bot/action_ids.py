@@ -17,6 +17,10 @@ class ActionId(StrEnum):
     ESC_REASSIGN = "esc_reassign"
     ESC_ESCALATE = "esc_escalate"
     ESC_NOTE = "esc_note"
+    # --- customer health (issue 7): buttons on at-risk alerts; value = account id ---
+    ALERT_LOG_TOUCHPOINT = "alert_log_touchpoint"
+    ALERT_SNOOZE = "alert_snooze"
+    ALERT_OPEN_ESCALATION = "alert_open_escalation"
 
 
 class CallbackId(StrEnum):

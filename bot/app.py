@@ -20,6 +20,7 @@ from bot.deps import Deps
 from bot.escalation_policy import load_policy
 from bot.matching import AccountIndex
 from bot.redelivery import RedeliveryFilter
+from bot.scorecard import load_scorecard
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def build_app(
 ) -> tuple[App, Deps]:
     # A bad policy file stops start-up with one line naming the key (SettingsError).
     escalation_policy = load_policy(settings.escalation_policy_path, settings.tz)
+    load_scorecard(settings.scorecard_path)  # a bad CSBOT_SCORECARD stops start-up (SettingsError)
     client = client or build_client(settings)
     deps = Deps(
         settings=settings,

@@ -131,6 +131,52 @@ def import_accounts_cmd(file: Path) -> None:
     click.echo(f"Imported {file.name}: {result.summary()}.")
 
 
+# --- customer health (issue 7): csbot import usage|nps ------------------------------
+
+
+def _import_health_file(file: Path, kind: str) -> None:
+    """Same shape as `import accounts`: all or nothing, every bad row listed."""
+    from bot.clock import SystemClock
+    from bot.importer import ImportRejected, import_nps, import_usage
+    from models.db import session_scope
+
+    settings = settings_or_exit(require_slack=False)
+    engine = _engine_at_head(settings)
+    run = {"usage": import_usage, "nps": import_nps}[kind]
+    try:
+        with file.open(newline="", encoding="utf-8") as stream, session_scope(engine) as session:
+            result = run(session, stream, SystemClock())
+    except ImportRejected as exc:
+        click.echo(f"Rejected {file.name}: {len(exc.errors)} bad row(s); nothing was written.", err=True)
+        for error in exc.errors:
+            click.echo(f"  {error}", err=True)
+        sys.exit(1)
+    except UnicodeDecodeError:
+        click.echo(f"Rejected {file.name}: it is not UTF-8 text; nothing was written.", err=True)
+        sys.exit(1)
+    if result.ignored_columns:
+        click.echo(f"Ignored unknown column(s): {', '.join(result.ignored_columns)}", err=True)
+    click.echo(f"Imported {file.name}: {result.summary()}.")
+
+
+@import_.command("usage")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly_errors
+def import_usage_cmd(file: Path) -> None:
+    """Upsert usage snapshots from FILE (columns: account (name or external_id),
+    date, active_users, licensed_users, feature_adoption_pct)."""
+    _import_health_file(file, "usage")
+
+
+@import_.command("nps")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly_errors
+def import_nps_cmd(file: Path) -> None:
+    """Upsert NPS responses from FILE (columns: account (name or external_id),
+    date, score 0-10, respondent, comment)."""
+    _import_health_file(file, "nps")
+
+
 def _engine_at_head(settings: Settings) -> Any:
     from models.db import make_engine
     from models.migrate import is_current

@@ -65,3 +65,24 @@ def help_text(topic: str | None = None) -> str:
 
 def help_blocks(topic: str | None = None) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": help_text(topic)[:3000]}}]
+
+
+# --- customer health (issue 7) ---------------------------------------------------
+DETAILS.update(
+    {
+        "nps": "`/cs nps <account> <0-10> [comment]` — record an NPS response, e.g. "
+        "`/cs nps Acme 4 support is slow`. Anyone may record one; the reply shows the account's "
+        "health with it at once, and has Undo for 10 minutes.",
+        "renewal": "`/cs renewal <account> <renewed|churned|downgraded> <amount>` — record a renewal "
+        "outcome, e.g. `/cs renewal Acme renewed $120k`. Amounts: `120000`, `120,000`, `$120k`, `1.2m`. "
+        "The account's CSM, a director or an admin.",
+        "upsell": "`/cs upsell <account> <amount> [note]` — record an expansion, e.g. "
+        "`/cs upsell Acme $24k 20 more seats`. The account's CSM, a director or an admin.",
+        "risk": "`/cs risk [mine|team]` — the accounts at risk right now, worst first by ARR, with "
+        "their reasons: red (score < 40), renewal within 90 days and not green, or a drop of 20+ points "
+        "in 7 days. `mine`: accounts you are CSM of; `team`: yours and your reports'; none: a CSM "
+        "sees their own, everyone else the whole portfolio.",
+        "team": "`/cs team add @user <csm|director|exec|admin> [manager @user]` — add or change "
+        "someone (directors and admins; only an admin makes an admin). `/cs team list` — who is who.",
+    }
+)

@@ -272,3 +272,277 @@ def import_accounts(
     )
     session.flush()
     return result
+
+
+# =============================================================================
+# Customer health (issue 7): `csbot import usage` and `csbot import nps`.
+# Rows name their account by external_id or exact name; writes are bulk
+# (executemany), so a file of a million usage rows is a few statements.
+# =============================================================================
+
+USAGE_REQUIRED = ("account", "date", "active_users", "licensed_users")
+USAGE_OPTIONAL = ("feature_adoption_pct",)
+NPS_REQUIRED = ("account", "date", "score")
+NPS_OPTIONAL = ("respondent", "comment")
+
+
+def _account_lookup(session: Session) -> Callable[[str], int | None]:
+    """external_id first, then exact name (the keys of the accounts import)."""
+    rows = session.exec(select(Account.id, Account.name, Account.external_id)).all()
+    by_external = {ext: i for i, _, ext in rows if ext}
+    by_name = {name: i for i, name, _ in rows}
+
+    def find(text: str) -> int | None:
+        return by_external.get(text, by_name.get(text))
+
+    return find
+
+
+def _whole(value: str, column: str, problems: list[str]) -> int | None:
+    raw = value.replace(",", "").strip()
+    if not raw:
+        problems.append(f"{column} is empty")
+        return None
+    if not raw.isdigit():
+        problems.append(f"{column} {value!r} is not a whole number of 0 or more")
+        return None
+    return int(raw)
+
+
+def _row_date(row: dict[str, str], today: date, problems: list[str]) -> date | None:
+    if not row.get("date"):
+        problems.append("date is empty")
+        return None
+    try:
+        day = _parse_date(row["date"], "date")
+    except ValueError as exc:
+        problems.append(str(exc))
+        return None
+    if day > today:
+        problems.append(f"date {day.isoformat()} is in the future")
+        return None
+    return day
+
+
+def _row_account(row: dict[str, str], find: Callable[[str], int | None], problems: list[str]) -> int | None:
+    name = row.get("account", "")
+    if not name:
+        problems.append("account is empty")
+        return None
+    account_id = find(name)
+    if account_id is None:
+        problems.append(f"no account has the name or external_id {name!r} (import accounts first)")
+    return account_id
+
+
+def import_usage(session: Session, stream: TextIO, clock: Clock, *, actor: str = "cli") -> ImportResult:
+    """Upsert usage snapshots keyed on (account, date). All or nothing."""
+    from sqlalchemy import bindparam, insert, update
+
+    from models.tables import UsageSnapshot
+
+    header, rows = read_csv(stream)
+    ignored = check_header(header, USAGE_REQUIRED, USAGE_OPTIONAL)
+    find = _account_lookup(session)
+    today = clock.now().date()
+    errors: list[RowError] = []
+    plan: dict[tuple[int, date], dict[str, Any]] = {}
+    lines: dict[tuple[int, date], int] = {}
+    for line, row in rows:
+        problems: list[str] = []
+        account_id = _row_account(row, find, problems)
+        day = _row_date(row, today, problems)
+        active = _whole(row.get("active_users", ""), "active_users", problems)
+        licensed = _whole(row.get("licensed_users", ""), "licensed_users", problems)
+        pct: float | None = None
+        if row.get("feature_adoption_pct"):
+            try:
+                pct = float(row["feature_adoption_pct"].rstrip("%").strip())
+                if not 0 <= pct <= 100:
+                    raise ValueError
+            except ValueError:
+                problems.append(
+                    f"feature_adoption_pct {row['feature_adoption_pct']!r} is not a percentage 0-100"
+                )
+        if problems:
+            errors.append(RowError(line, "; ".join(problems)))
+            continue
+        key = (account_id, day)
+        if key in lines:
+            errors.append(RowError(line, f"{row['account']} on {day} already appears on line {lines[key]}"))
+            continue
+        lines[key] = line  # type: ignore[index]
+        plan[key] = {  # type: ignore[index]
+            "account_id": account_id,
+            "date": day,
+            "active_users": active,
+            "licensed_users": licensed,
+            "feature_adoption_pct": pct,
+        }
+    if errors:
+        raise ImportRejected(errors)
+    result = ImportResult(ignored_columns=ignored)
+    if not plan:
+        return result
+    table: Any = UsageSnapshot.__table__
+    days = [d for _, d in plan]
+    existing = {
+        (r.account_id, r.date): r
+        for r in session.execute(
+            select(
+                table.c.id,
+                table.c.account_id,
+                table.c.date,
+                table.c.active_users,
+                table.c.licensed_users,
+                table.c.feature_adoption_pct,
+            ).where(table.c.date >= min(days), table.c.date <= max(days))
+        )
+    }
+    inserts, updates = [], []
+    for key, values in plan.items():
+        old = existing.get(key)
+        if old is None:
+            inserts.append(values)
+        elif (old.active_users, old.licensed_users, old.feature_adoption_pct) != (
+            values["active_users"],
+            values["licensed_users"],
+            values["feature_adoption_pct"],
+        ):
+            updates.append(
+                {
+                    "b_id": old.id,
+                    **{k: values[k] for k in ("active_users", "licensed_users", "feature_adoption_pct")},
+                }
+            )
+        else:
+            result.unchanged += 1
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                active_users=bindparam("active_users"),
+                licensed_users=bindparam("licensed_users"),
+                feature_adoption_pct=bindparam("feature_adoption_pct"),
+            ),
+            updates,
+        )
+    result.created, result.updated = len(inserts), len(updates)
+    _audit_import(session, clock, actor, "usage", result)
+    return result
+
+
+def import_nps(session: Session, stream: TextIO, clock: Clock, *, actor: str = "cli") -> ImportResult:
+    """Upsert NPS responses keyed on (account, date, respondent). All or nothing."""
+    from datetime import UTC, datetime, time
+
+    from sqlalchemy import bindparam, insert, update
+
+    from models.tables import NpsResponse
+
+    header, rows = read_csv(stream)
+    ignored = check_header(header, NPS_REQUIRED, NPS_OPTIONAL)
+    find = _account_lookup(session)
+    now = clock.now()
+    errors: list[RowError] = []
+    plan: dict[tuple[int, datetime, str | None], dict[str, Any]] = {}
+    lines: dict[tuple[int, datetime, str | None], int] = {}
+    for line, row in rows:
+        problems: list[str] = []
+        account_id = _row_account(row, find, problems)
+        day = _row_date(row, now.date(), problems)
+        score = None
+        raw = row.get("score", "").strip()
+        if not raw:
+            problems.append("score is empty")
+        elif not raw.isdigit() or int(raw) > 10:
+            problems.append(f"score {raw!r} is not a whole number from 0 to 10")
+        else:
+            score = int(raw)
+        if problems:
+            errors.append(RowError(line, "; ".join(problems)))
+            continue
+        at = datetime.combine(day, time(0, 0), tzinfo=UTC)  # type: ignore[arg-type]
+        respondent = row.get("respondent") or None
+        key = (account_id, at, respondent)
+        if key in lines:
+            who = f" from {respondent}" if respondent else ""
+            errors.append(
+                RowError(
+                    line,
+                    f"the response{who} for {row['account']} on {day} already appears on line {lines[key]}",
+                )
+            )
+            continue
+        lines[key] = line  # type: ignore[index]
+        plan[key] = {  # type: ignore[index]
+            "account_id": account_id,
+            "responded_at": at,
+            "score": score,
+            "respondent": respondent,
+            "comment": row.get("comment") or None,
+            "recorded_by": actor,
+            "created_at": now,
+            "deleted_at": None,
+        }
+    if errors:
+        raise ImportRejected(errors)
+    result = ImportResult(ignored_columns=ignored)
+    if not plan:
+        return result
+    table: Any = NpsResponse.__table__
+    times = [at for _, at, _ in plan]
+    existing = {
+        (r.account_id, r.responded_at, r.respondent): r
+        for r in session.execute(
+            select(
+                table.c.id,
+                table.c.account_id,
+                table.c.responded_at,
+                table.c.respondent,
+                table.c.score,
+                table.c.comment,
+            ).where(
+                table.c.responded_at >= min(times),
+                table.c.responded_at <= max(times),
+                table.c.deleted_at.is_(None),
+            )
+        )
+    }
+    inserts, updates = [], []
+    for key, values in plan.items():
+        old = existing.get(key)
+        if old is None:
+            inserts.append(values)
+        elif (old.score, old.comment) != (values["score"], values["comment"]):
+            updates.append({"b_id": old.id, "score": values["score"], "comment": values["comment"]})
+        else:
+            result.unchanged += 1
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(score=bindparam("score"), comment=bindparam("comment")),
+            updates,
+        )
+    result.created, result.updated = len(inserts), len(updates)
+    _audit_import(session, clock, actor, "nps", result)
+    return result
+
+
+def _audit_import(session: Session, clock: Clock, actor: str, kind: str, result: ImportResult) -> None:
+    session.add(
+        AuditLog(
+            at=clock.now(),
+            actor_slack_id=actor,
+            action=f"{kind}.import",
+            entity=kind,
+            detail={"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+        )
+    )
+    session.flush()

@@ -15,6 +15,9 @@ log = logging.getLogger("csbot")
 
 
 def run_bot(settings: Settings, port: int | None = None) -> int:
+    from bot.scorecard import load_scorecard
+
+    load_scorecard(settings.scorecard_path)  # a bad CSBOT_SCORECARD stops start-up before anything else
     configure_logging(settings.log_level)
     # Fail fast on a bad CSBOT_ESCALATION_POLICY (one line naming the key), before touching the database.
     load_policy(settings.escalation_policy_path, settings.tz)

@@ -231,3 +231,11 @@ def _escalations(request: CommandRequest, deps: Deps) -> Reply:
 
 add_subcommand("escalate", _escalate)
 add_subcommand("escalations", _escalations)
+
+# =============================================================================
+# Customer health (issue 7): /cs nps, renewal, upsell, team, risk. Registered at
+# import (this module is complete by now, so the circular import is safe).
+# =============================================================================
+from handlers.health_commands import register_health_commands  # noqa: E402
+
+register_health_commands()

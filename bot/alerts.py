@@ -1,0 +1,56 @@
+"""Acting on an at-risk alert from its buttons (PRODUCT.md §4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.errors import BadInput, NotFound
+from models.tables import Account, Alert, AuditLog
+
+SNOOZE = timedelta(days=7)
+
+
+def account_from_button(session: Session, value: str) -> Account:
+    """The account an alert button names (its value is the account id)."""
+    try:
+        account_id = int(value)
+    except (TypeError, ValueError):
+        raise BadInput("That button is not valid any more.") from None
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound("That account no longer exists.")
+    return account
+
+
+def snooze(session: Session, clock: Clock, user_id: str, value: str, *, days: int = 7) -> str:
+    """Quiet the account's open at-risk alert for `days`: the nightly job posts
+    nothing about it until then, and announces it again if it is still at risk."""
+    account = account_from_button(session, value)
+    alert = session.exec(
+        select(Alert)
+        .where(Alert.account_id == account.id, Alert.state == "open", Alert.kind == "at_risk")
+        .order_by(Alert.id.desc())  # type: ignore[union-attr]
+    ).first()
+    if alert is None:
+        return f"*{account.name}* is not at risk any more; there is nothing to snooze."
+    now = clock.now()
+    alert.snoozed_until = now + timedelta(days=days)
+    session.add(alert)
+    session.add(
+        AuditLog(
+            at=now,
+            actor_slack_id=user_id,
+            action="alert.snooze",
+            entity="alert",
+            entity_id=str(alert.id),
+            detail={"account_id": account.id, "until": alert.snoozed_until.isoformat()},
+        )
+    )
+    session.flush()
+    return (
+        f":zzz: Snoozed alerts for *{account.name}* until {alert.snoozed_until:%a %b %d} "
+        f"(<@{user_id}>). If it is still at risk then, it will be posted again."
+    )
