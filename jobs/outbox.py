@@ -478,20 +478,21 @@ def dead_rows(engine: Engine) -> list[Outbox]:
         )
 
 
-def requeue(engine: Engine, clock: Clock, row_id: int) -> Outbox | None:
-    """Put a dead row back in the queue, due now, with a fresh failure count."""
+def requeue(engine: Engine, clock: Clock, row_id: int) -> tuple[Outbox | None, bool]:
+    """Put a dead row back in the queue, due now, with a fresh failure count.
+    Returns the row (None if unknown) and whether it was re-queued."""
     with session_scope(engine) as session:
         row = session.get(Outbox, row_id)
         if row is None or row.state != "dead":
-            return row
+            return row, False
         row.state = "pending"
-        row.next_attempt_at = clock.now()
+        row.next_attempt_at = min(clock.now(), row.next_attempt_at)  # due now (it was due before)
         row.failures = 0
         row.claimed_until = None
         row.claim_token = None
         session.add(row)
         session.flush()
-        return row
+        return row, True
 
 
 # --- the worker thread ---------------------------------------------------------------
