@@ -184,9 +184,8 @@ def outbox_cmd(ctx: click.Context) -> None:
     click.echo(f"{len(rows)} message(s) could not be delivered (`csbot outbox retry ID` queues one again):")
     click.echo(f"{'ID':>6}  {'KEY':<32}  {'TARGET':<16}  {'ATTEMPTS':>8}  ERROR")
     for row in rows:
-        click.echo(
-            f"{row.id:>6}  {row.key[:32]:<32}  {_target(row)[:16]:<16}  {row.attempts:>8}  {row.last_error or ''}"
-        )
+        target, error = _target(row)[:16], row.last_error or ""
+        click.echo(f"{row.id:>6}  {row.key[:32]:<32}  {target:<16}  {row.attempts:>8}  {error}")
 
 
 def _target(row: Any) -> str:
@@ -213,6 +212,42 @@ def outbox_retry(row_id: int) -> None:
         click.echo(f"Message {row_id} ({row.key}) is {row.state}, not dead: nothing to retry.", err=True)
         sys.exit(1)
     click.echo(f"Queued message {row_id} ({row.key}) for {_target(row)} again; the bot will send it now.")
+
+
+@main.command("scheduler")
+@click.option(
+    "--lock-retry",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds between a standby's tries of the leader lock.",
+)
+@click.option(
+    "--jobs",
+    "job_modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Also run the jobs of MODULE (a module with job_specs(settings, engine)); repeatable.",
+)
+@friendly_errors
+def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
+    """Run the scheduler alone (one acts at a time; the others wait as standbys)."""
+    import signal
+
+    from bot.clock import SystemClock
+    from bot.logs import configure_logging
+    from jobs.registry import load_specs
+    from jobs.scheduler import SchedulerService
+
+    settings = settings_or_exit(require_slack=False)
+    configure_logging(settings.log_level)
+    engine = _engine_at_head(settings)
+    service = SchedulerService(
+        engine, SystemClock(), lambda: load_specs(settings, engine, job_modules), retry_seconds=lock_retry
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: service.request_stop())
+    service.run_forever()
 
 
 if __name__ == "__main__":

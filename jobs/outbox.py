@@ -129,7 +129,9 @@ def deliver_due(
     return sent
 
 
-def claim_due(engine: Engine, clock: Clock, *, limit: int = 100, policy: DeliveryPolicy | None = None) -> list[_Claim]:
+def claim_due(
+    engine: Engine, clock: Clock, *, limit: int = 100, policy: DeliveryPolicy | None = None
+) -> list[_Claim]:
     """Atomically take up to `limit` rows that may be sent now (lane heads, paced)."""
     policy = policy or DEFAULT_POLICY
     now = clock.now()
@@ -163,7 +165,9 @@ def claim_due(engine: Engine, clock: Clock, *, limit: int = 100, policy: Deliver
         lanes = {r.lane for r in rows}
         paced: dict[str, datetime | None] = dict(
             session.exec(  # type: ignore[call-overload]
-                select(Outbox.lane, func.max(Outbox.pace_at)).where(Outbox.lane.in_(lanes)).group_by(Outbox.lane)  # type: ignore[attr-defined]
+                select(Outbox.lane, func.max(Outbox.pace_at))
+                .where(Outbox.lane.in_(lanes))
+                .group_by(Outbox.lane)  # type: ignore[attr-defined]
             ).all()
         )
         interval = timedelta(seconds=policy.pace_interval)
@@ -307,7 +311,11 @@ def _find_posted(
     """The ts of a message carrying `key` in its metadata in the channel (or thread), if any."""
     cursor: str | None = None
     for _ in range(policy.history_pages):
-        kwargs: dict[str, Any] = {"channel": channel, "limit": policy.history_limit, "include_all_metadata": True}
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "limit": policy.history_limit,
+            "include_all_metadata": True,
+        }
         if cursor:
             kwargs["cursor"] = cursor
         if thread_ts:
@@ -370,7 +378,9 @@ def _finish(engine: Engine, claim: _Claim, *, state: str, last_error: str) -> No
     _write(
         engine,
         claim,
-        dict(state=state, last_error=last_error, claimed_until=None, claim_token=None, in_doubt=claim.in_doubt),
+        dict(
+            state=state, last_error=last_error, claimed_until=None, claim_token=None, in_doubt=claim.in_doubt
+        ),
     )
 
 

@@ -134,7 +134,10 @@ def test_permanent_error_is_dead_at_once_shown_by_csbot_outbox_and_retried(
     fake_slack.channels["CNOBOT"]["bot_is_member"] = True  # someone invited the bot
     retried = runner.invoke(main, ["outbox", "retry", str(row.id)], env=env, catch_exceptions=False)
     assert retried.exit_code == 0
-    assert retried.output.strip() == f"Queued message {row.id} (alert:nobot) for CNOBOT again; the bot will send it now."
+    assert (
+        retried.output.strip()
+        == f"Queued message {row.id} (alert:nobot) for CNOBOT again; the bot will send it now."
+    )
     assert deliver_due(engine, client, clock) == 1
     assert [m["text"] for m in fake_slack.messages_in("CNOBOT")] == ["Acme is at risk"]
     assert runner.invoke(main, ["outbox"], env=env).output.startswith("No dead messages")
@@ -199,7 +202,10 @@ def test_crash_after_slack_answered_does_not_post_twice(
     assert fake_slack.calls_to(looked)[-1].args["include_all_metadata"] in ("1", "true", True)
     row = _row(engine, "esc:9:parent")
     assert (row.state, row.posted_ts, row.posted_channel) == ("sent", posted[0]["ts"], "CESC")
-    assert posted[0]["metadata"] == {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": "esc:9:parent"}}
+    assert posted[0]["metadata"] == {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {"key": "esc:9:parent"},
+    }
 
 
 def _rate_limit_like_slack(fake: FakeSlack, clock: ManualClock, *, burst: int) -> list[tuple[str, float]]:
