@@ -139,3 +139,39 @@ def register(app: App, deps: Deps) -> None:
     def handle_cs(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         request = CommandRequest.from_body(body)
         answer_within_budget(ack, respond, deps, lambda: run_subcommand(request, deps))
+
+
+# --- subscriptions (issue 5): /cs subscribe, /cs unsubscribe, /cs subscriptions ----------
+
+
+def _subscribe(request: CommandRequest, deps: Deps) -> Reply:
+    from bot.subscriptions import subscribe
+
+    text, queued = subscribe(
+        deps.engine, deps.client, deps.clock, deps.settings, request.user_id, request.channel_id, request.args
+    )
+    if queued:
+        deps.wake_outbox()
+    return Reply(text=text)
+
+
+def _unsubscribe(request: CommandRequest, deps: Deps) -> Reply:
+    from bot.subscriptions import unsubscribe
+
+    text, queued = unsubscribe(
+        deps.engine, deps.clock, deps.settings, request.user_id, request.channel_id, request.args
+    )
+    if queued:
+        deps.wake_outbox()
+    return Reply(text=text)
+
+
+def _subscriptions(request: CommandRequest, deps: Deps) -> Reply:
+    from bot.subscriptions import list_subscriptions
+
+    return Reply(text=list_subscriptions(deps.engine, deps.clock, request.channel_id))
+
+
+add_subcommand("subscribe", _subscribe)
+add_subcommand("unsubscribe", _unsubscribe)
+add_subcommand("subscriptions", _subscriptions)

@@ -537,6 +537,8 @@ class OutboxWorker:
         self.on_error = on_error
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set while the worker waits for a wake-up or its next poll (tests and health checks).
+        self.idle = threading.Event()
 
     def start(self) -> OutboxWorker:
         if self._thread is None:
@@ -563,4 +565,6 @@ class OutboxWorker:
                     self.on_error(exc)
                 sent = 0
             if sent == 0:
+                self.idle.set()
                 self.wakeup.wait(self.poll_seconds)
+                self.idle.clear()

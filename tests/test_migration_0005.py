@@ -39,7 +39,7 @@ def test_upgrade_keeps_queued_rows_and_gives_them_lanes(empty_db_url: str) -> No
                         "INSERT INTO outbox (key, method, channel, dm_user, update_key, payload, priority,"
                         " state, attempts, next_attempt_at, created_at)"
                         " VALUES (:key, 'chat.postMessage', :channel, :dm_user, :update_key,"
-                        " '{\"text\": \"hi\"}',"
+                        ' \'{"text": "hi"}\','
                         " 1, :state, 2, :now, :now)"
                     ),
                     dict(

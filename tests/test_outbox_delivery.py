@@ -20,7 +20,7 @@ from bot.cli import main
 from bot.clock import ManualClock
 from bot.outbox import BULK, METADATA_EVENT_TYPE, URGENT, enqueue
 from bot.settings import Settings
-from jobs.outbox import DeliveryPolicy, deliver_due
+from jobs.outbox import DeliveryPolicy, OutboxWorker, deliver_due
 from models.db import session_scope
 from models.tables import Outbox
 from tests.fake_slack import FakeSlack
@@ -324,3 +324,26 @@ def test_two_workers_at_once_send_each_message_once_in_order(
     for n, channel in enumerate(channels):
         assert [m["text"] for m in fake_slack.messages_in(channel)] == [f"m {i}" for i in range(n, 80, 4)]
     assert len(fake_slack.calls_to("chat.postMessage")) == 80
+
+
+def test_worker_sends_at_once_when_woken_after_a_commit(
+    engine: Engine, client: WebClient, clock: ManualClock, fake_slack: FakeSlack
+) -> None:
+    wakeup = threading.Event()
+    worker = OutboxWorker(engine, client, clock, wakeup=wakeup, poll_seconds=3600).start()
+    try:
+        assert worker.idle.wait(10)  # nothing to send: it now waits an hour for its next poll…
+        _queue(engine, clock, "esc:1:parent", "Escalation: Acme", channel="CESC", priority=URGENT)
+        _queue(
+            engine, clock, "esc:1:reply", "<@UCSM1> you own this", channel="CESC", thread_key="esc:1:parent"
+        )
+        wakeup.set()  # …unless woken, as Deps.wake_outbox does after the commit
+        assert fake_slack.wait_for(lambda: len(fake_slack.messages_in("CESC")) == 2, timeout=10)
+    finally:
+        worker.stop()
+    parent, reply = fake_slack.messages_in("CESC")
+    assert (parent["text"], reply["text"], reply["thread_ts"]) == (
+        "Escalation: Acme",
+        "<@UCSM1> you own this",
+        parent["ts"],
+    )
