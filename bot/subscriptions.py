@@ -23,7 +23,7 @@ from bot.help import usage
 from bot.members import require_role
 from bot.outbox import NORMAL, enqueue
 from bot.settings import Settings
-from jobs.registry import Schedule, daily_at, weekly_at
+from jobs.registry import JobSpec, Schedule, daily_at, weekly_at
 from models.db import session_scope
 from models.tables import Account, AuditLog, Member, Subscription
 
@@ -164,6 +164,27 @@ def describe(sub: Subscription, now: datetime | None = None) -> str:
         nxt = next_post(sub, now).astimezone(ZoneInfo(sub.tz))
         line += f"; next: {nxt:%a %d %b %H:%M}"
     return line
+
+
+def subscription_job_specs(engine: Engine, kind: str, fn: Any, *, with_session: bool = True) -> list[JobSpec]:
+    """One scheduler job per subscription of `kind`, named `<kind>:<channel>`, on its
+    schedule: `fn(session, clock, subscription_id=…)`. For a feature's
+    `job_specs(settings, engine)`; re-read every minute, so a new or changed
+    subscription is picked up without a restart."""
+    with session_scope(engine) as session:
+        subs = session.exec(
+            select(Subscription).where(Subscription.kind == kind).order_by(Subscription.id)
+        ).all()
+    return [
+        JobSpec(
+            name=f"{kind}:{sub.channel_id}",
+            schedule=schedule_of(sub),
+            fn=fn,
+            with_session=with_session,
+            kwargs={"subscription_id": sub.id},
+        )
+        for sub in subs
+    ]
 
 
 # --- the commands --------------------------------------------------------------------

@@ -159,3 +159,36 @@ def test_service_catches_up_on_taking_the_lead_and_standby_takes_over(engine: En
         leader.stop()
     assert len(calls) == 1  # the leader's start-up catch-up; the standby found it done
     assert _runs(engine) == [("digest:CDIGEST", "2026-W48", OK)]
+
+
+def test_a_subscription_becomes_a_job_on_its_own_schedule(engine: Engine) -> None:
+    from bot.subscriptions import subscription_job_specs
+    from models.tables import Subscription
+
+    with session_scope(engine) as s:
+        s.add(
+            Subscription(
+                channel_id="CDIGEST",
+                kind="digest",
+                day=4,
+                time_of_day="16:30",
+                tz="Europe/Paris",
+                created_by="UDIR1",
+                created_at=MONDAY_8AM_NY,
+            )
+        )
+        s.add(Subscription(channel_id="CALERTS", kind="alerts", created_by="UDIR1", created_at=MONDAY_8AM_NY))
+    posted: list[tuple[int, datetime]] = []
+
+    def post_digest(session: Session, clock: Clock, subscription_id: int) -> None:
+        posted.append((subscription_id, clock.now()))
+
+    (spec,) = subscription_job_specs(engine, "digest", post_digest)
+    assert spec.name == "digest:CDIGEST"
+    friday_4pm_paris = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    clock = ManualClock(friday_4pm_paris)
+    assert run_if_due(engine, clock, spec) == NOT_DUE
+    clock.advance(minutes=30)
+    assert run_if_due(engine, clock, spec) == OK
+    assert posted == [(1, friday_4pm_paris + timedelta(minutes=30))]
+    assert _runs(engine) == [("digest:CDIGEST", "2026-W48", OK)]
