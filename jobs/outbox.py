@@ -343,8 +343,9 @@ def _mine(claim: _Claim) -> Any:
 
 
 def _write(engine: Engine, claim: _Claim, values: dict[str, Any]) -> None:
-    with session_scope(engine) as session:
-        result = session.exec(update(Outbox).where(_mine(claim)).values(**values))  # type: ignore[call-overload]
+    # Core, not the ORM: one UPDATE guarded by our claim token, nothing to synchronize.
+    with engine.begin() as conn:
+        result = conn.execute(update(Outbox).where(_mine(claim)).values(**values))
         if result.rowcount == 0:
             log.warning("outbox %s: our claim expired before we recorded the outcome", claim.key)
 
