@@ -122,8 +122,9 @@ def deliver_due(
     posted: dict[str, tuple[str, str]] = {}  # key -> (channel, ts) posted in this round
     sent = 0
     for claim in claims:
-        if clock.now() >= claim.claimed_until:
-            continue  # the lease ran out while earlier rows were sent; another worker may own it
+        if clock.now() >= claim.claimed_until - timedelta(seconds=policy.lease / 4):
+            _release(engine, claim)  # too little of the lease left: give it back untouched
+            continue
         if deliver_claimed(engine, client, clock, claim, policy=policy, posted=posted):
             sent += 1
     return sent
@@ -291,7 +292,9 @@ def _posted_target(engine: Engine, key: str, posted: dict[str, tuple[str, str]])
     if row is not None and row.posted_ts is not None and row.posted_channel is not None:
         posted[key] = (row.posted_channel, row.posted_ts)
         return posted[key]
-    if row is not None and row.state == "dead":
+    if row is None:
+        raise _DependencyDead(f"the message it depends on ({key}) was never queued")
+    if row.state == "dead":
         raise _DependencyDead(f"the message it depends on ({key}) could not be posted: {row.last_error}")
     raise _Wait(key)
 
@@ -318,10 +321,19 @@ def _find_posted(
         }
         if cursor:
             kwargs["cursor"] = cursor
-        if thread_ts:
-            page = client.conversations_replies(ts=thread_ts, **kwargs)
-        else:
-            page = client.conversations_history(**kwargs)
+        try:
+            if thread_ts:
+                page = client.conversations_replies(ts=thread_ts, **kwargs)
+            else:
+                page = client.conversations_history(**kwargs)
+        except SlackApiError as exc:
+            status = getattr(exc.response, "status_code", 200)
+            if status == 429 or status >= 500 or exc.response.get("error") in RETRYABLE_ERRORS:
+                raise  # try the whole delivery again later
+            # We cannot look (e.g. a missing history scope): a page posted twice is
+            # better than a page lost, so post, and say why.
+            log.warning("outbox %s: cannot check the history (%s); posting", key, exc.response.get("error"))
+            return None
         for message in page.get("messages", []):
             metadata = message.get("metadata") or {}
             if (

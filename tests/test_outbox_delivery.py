@@ -347,3 +347,36 @@ def test_worker_sends_at_once_when_woken_after_a_commit(
         "<@UCSM1> you own this",
         parent["ts"],
     )
+
+
+def test_timeout_then_history_unreadable_posts_rather_than_loses_the_page(
+    engine: Engine, settings: Settings, clock: ManualClock, fake_slack: FakeSlack
+) -> None:
+    from bot.app import build_client as build
+
+    client = build(settings, retries=False, timeout=1)
+    fake_slack.fail("chat.postMessage", hang=True)  # Slack never answers: did it post?
+    _queue(engine, clock, "page:2", "Escalation: Beta", channel="CESC", priority=URGENT)
+    assert deliver_due(engine, client, clock) == 0
+    row = _row(engine, "page:2")
+    assert (row.state, row.in_doubt) == ("pending", True)
+    assert row.last_error is not None and "timed out" in row.last_error
+    fake_slack.release_hangs()
+    fake_slack.fail("conversations.history", error="missing_scope")
+    clock.advance(seconds=5)
+    assert deliver_due(engine, client, clock) == 1
+    assert [m["text"] for m in fake_slack.messages_in("CESC")] == ["Escalation: Beta"]
+    assert len(fake_slack.calls_to("conversations.history")) == 1
+
+
+def test_a_row_that_depends_on_a_message_never_queued_is_dead(
+    engine: Engine, client: WebClient, clock: ManualClock, fake_slack: FakeSlack
+) -> None:
+    _queue(engine, clock, "upd:orphan", "edited", update_key="no-such-message")
+    assert deliver_due(engine, client, clock) == 0
+    row = _row(engine, "upd:orphan")
+    assert (row.state, row.last_error) == (
+        "dead",
+        "the message it depends on (no-such-message) was never queued",
+    )
+    assert fake_slack.calls_to("chat.update") == []

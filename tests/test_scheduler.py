@@ -11,10 +11,12 @@ from sqlmodel import Session, select
 
 from bot.clock import Clock, ManualClock
 from bot.outbox import enqueue
+from bot.settings import Settings
 from jobs.registry import JobSpec, daily_at, every_minute, weekly_at
 from jobs.scheduler import ALREADY_RAN, NOT_DUE, OK, FileLock, SchedulerService, catch_up, run_if_due
 from models.db import session_scope
 from models.tables import JobRun, Outbox
+from tests.harness import Bot
 
 # Monday 23 Nov 2026, 08:00 in New York (13:00 UTC).
 MONDAY_8AM_NY = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
@@ -192,3 +194,30 @@ def test_a_subscription_becomes_a_job_on_its_own_schedule(engine: Engine) -> Non
     assert run_if_due(engine, clock, spec) == OK
     assert posted == [(1, friday_4pm_paris + timedelta(minutes=30))]
     assert _runs(engine) == [("digest:CDIGEST", "2026-W48", OK)]
+
+
+def test_csbot_run_starts_the_worker_and_the_scheduler_unless_switched_off(
+    bot: Bot, settings: Settings
+) -> None:
+    from dataclasses import replace
+
+    from bot.runner import start_background
+    from jobs.outbox import OutboxWorker
+
+    off = start_background(replace(settings, scheduler_enabled=False), bot.deps)
+    try:
+        assert [type(s) for s in off] == [OutboxWorker]
+        with session_scope(bot.engine) as s:
+            enqueue(s, bot.clock, key="hello", text="hello", channel="CGENERAL")
+        bot.deps.wake_outbox()
+        assert bot.fake.wait_for(lambda: bot.fake.messages_in("CGENERAL"))
+    finally:
+        for service in off:
+            service.stop()
+    on = start_background(replace(settings, scheduler_enabled=True), bot.deps)
+    try:
+        assert [type(s) for s in on] == [OutboxWorker, SchedulerService]
+        assert on[1].is_leader.wait(10)
+    finally:
+        for service in reversed(on):
+            service.stop()
