@@ -143,6 +143,8 @@ def register(app: App, deps: Deps) -> None:
 
 # --- subscriptions (issue 5): /cs subscribe, /cs unsubscribe, /cs subscriptions ----------
 
+import bot.subscriptions  # noqa: E402,F401  (its `/cs help subscribe` text)
+
 
 def _subscribe(request: CommandRequest, deps: Deps) -> Reply:
     from bot.subscriptions import subscribe

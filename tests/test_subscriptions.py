@@ -134,3 +134,9 @@ def test_bad_subscribe_input_says_what_is_wrong(bot: Bot) -> None:
         assert expected in text, command
         assert "/cs subscribe <alerts|digest> [segment|@csm] [day] [HH:MM] [tz]" in text
     assert _subs(bot) == []
+
+
+def test_help_subscribe_explains_the_options(bot: Bot) -> None:
+    text = bot.send.command("help subscribe").json()["text"]
+    assert text.startswith("`/cs subscribe <alerts|digest> [segment|@csm] [day] [HH:MM] [tz]` — route alerts")
+    assert "Example: `/cs subscribe digest enterprise mon 09:00 Europe/Paris`." in text
