@@ -132,20 +132,30 @@ def main() -> None:
         server = start_postgres()
         if server is None:
             raise SystemExit("no PostgreSQL binaries found")
-        server.create_database("bench")
-        url = server.url("bench")
         backend = "PostgreSQL"
     else:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='csbot-bench-')}/bench.db"
         backend = "SQLite (WAL)"
-    engine = make_engine(url)
-    upgrade(engine)
+
+    def fresh_engine(name: str) -> Engine:
+        """A new database per scenario: pacing state must not carry over between them."""
+        if server is not None:
+            server.create_database(name)
+            url = server.url(name)
+        else:
+            url = f"sqlite:///{tempfile.mkdtemp(prefix='csbot-bench-')}/{name}.db"
+        engine = make_engine(url)
+        upgrade(engine)
+        return engine
+
     try:
         base = baseline(n, channels)
+        engine = fresh_engine("bench_ok")
         worker, _ = with_worker(engine, n, channels, 0.0)
-        limited, answered_429 = with_worker(engine, n, channels, 0.10)
-    finally:
         engine.dispose()
+        engine = fresh_engine("bench_429")
+        limited, answered_429 = with_worker(engine, n, channels, 0.10)
+        engine.dispose()
+    finally:
         if server is not None:
             server.stop()
 
