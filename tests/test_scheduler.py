@@ -221,3 +221,15 @@ def test_csbot_run_starts_the_worker_and_the_scheduler_unless_switched_off(
     finally:
         for service in reversed(on):
             service.stop()
+
+
+def test_old_job_runs_are_pruned_and_recent_ones_kept(engine: Engine) -> None:
+    from jobs.scheduler import prune_runs
+
+    clock = ManualClock(MONDAY_8AM_NY)
+    spec = JobSpec("policy", every_minute(), lambda session, clock: None)
+    assert run_if_due(engine, clock, spec) == OK
+    clock.advance(days=91)
+    assert run_if_due(engine, clock, spec) == OK
+    assert prune_runs(engine, clock) == 1
+    assert _runs(engine) == [("policy", "2027-02-22T13:00", OK)]
