@@ -210,5 +210,91 @@ def _email_resolver(settings: Settings) -> Callable[[str], str | None] | None:
     return resolve
 
 
+# --- delivery and scheduling (issue 5) ------------------------------------------
+
+
+@main.group("outbox", invoke_without_command=True)
+@click.pass_context
+@friendly_errors
+def outbox_cmd(ctx: click.Context) -> None:
+    """List the messages that could not be delivered (dead Outbox rows)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from jobs.outbox import dead_rows
+
+    settings = settings_or_exit(require_slack=False)
+    rows = dead_rows(_engine_at_head(settings))
+    if not rows:
+        click.echo("No dead messages: everything queued was delivered or is still being retried.")
+        return
+    click.echo(f"{len(rows)} message(s) could not be delivered (`csbot outbox retry ID` queues one again):")
+    click.echo(f"{'ID':>6}  {'KEY':<32}  {'TARGET':<16}  {'ATTEMPTS':>8}  ERROR")
+    for row in rows:
+        target, error = _target(row)[:16], row.last_error or ""
+        click.echo(f"{row.id:>6}  {row.key[:32]:<32}  {target:<16}  {row.attempts:>8}  {error}")
+
+
+def _target(row: Any) -> str:
+    if row.update_key:
+        return f"edit of {row.update_key}"
+    where = row.channel or f"DM {row.dm_user}"
+    return f"{where} (thread)" if row.thread_key or row.thread_ts else where
+
+
+@outbox_cmd.command("retry")
+@click.argument("row_id", metavar="ID", type=int)
+@friendly_errors
+def outbox_retry(row_id: int) -> None:
+    """Queue the dead message ID again (it is sent by the running bot's worker)."""
+    from bot.clock import SystemClock
+    from jobs.outbox import requeue
+
+    settings = settings_or_exit(require_slack=False)
+    row, requeued = requeue(_engine_at_head(settings), SystemClock(), row_id)
+    if row is None:
+        click.echo(f"No Outbox message with ID {row_id}; `csbot outbox` lists the dead ones.", err=True)
+        sys.exit(1)
+    if not requeued:
+        click.echo(f"Message {row_id} ({row.key}) is {row.state}, not dead: nothing to retry.", err=True)
+        sys.exit(1)
+    click.echo(f"Queued message {row_id} ({row.key}) for {_target(row)} again; the bot will send it now.")
+
+
+@main.command("scheduler")
+@click.option(
+    "--lock-retry",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds between a standby's tries of the leader lock.",
+)
+@click.option(
+    "--jobs",
+    "job_modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Also run the jobs of MODULE (a module with job_specs(settings, engine)); repeatable.",
+)
+@friendly_errors
+def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
+    """Run the scheduler alone (one acts at a time; the others wait as standbys)."""
+    import signal
+
+    from bot.clock import SystemClock
+    from bot.logs import configure_logging
+    from jobs.registry import load_specs
+    from jobs.scheduler import SchedulerService
+
+    settings = settings_or_exit(require_slack=False)
+    configure_logging(settings.log_level)
+    engine = _engine_at_head(settings)
+    service = SchedulerService(
+        engine, SystemClock(), lambda: load_specs(settings, engine, job_modules), retry_seconds=lock_retry
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: service.request_stop())
+    service.run_forever()
+
+
 if __name__ == "__main__":
     main()

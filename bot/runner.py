@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from bot.app import build_app
+from bot.deps import Deps
 from bot.escalation_policy import load_policy
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -30,17 +32,41 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
         )
         return 2
     app, deps = build_app(settings, engine)
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    background = start_background(settings, deps)
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        log.info("starting in Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token.reveal()).start()  # type: ignore[union-attr]
+            log.info("starting in Socket Mode")
+            SocketModeHandler(app, settings.slack_app_token.reveal()).start()  # type: ignore[union-attr]
+            return 0
+        import uvicorn
+
+        from bot.web import build_asgi
+
+        port = port or settings.port
+        log.info("listening on http://0.0.0.0:%s/slack/events", port)
+        uvicorn.run(build_asgi(app), host="0.0.0.0", port=port, log_level="warning", access_log=False)
         return 0
-    import uvicorn
+    finally:
+        for service in reversed(background):
+            service.stop()
 
-    from bot.web import build_asgi
 
-    port = port or settings.port
-    log.info("listening on http://0.0.0.0:%s/slack/events", port)
-    uvicorn.run(build_asgi(app), host="0.0.0.0", port=port, log_level="warning", access_log=False)
-    return 0
+def start_background(settings: Settings, deps: Deps) -> list[Any]:
+    """The Outbox worker (always) and the scheduler (unless CSBOT_SCHEDULER=off).
+    Each `csbot run` replica delivers; only the leader's scheduler acts."""
+    from bot.app import build_client
+    from jobs.outbox import OutboxWorker
+    from jobs.registry import load_specs
+    from jobs.scheduler import SchedulerService
+
+    # No slack-sdk retry handlers: the worker retries by rescheduling, never by sleeping.
+    client = build_client(settings, retries=False)
+    services: list[Any] = [OutboxWorker(deps.engine, client, deps.clock, wakeup=deps.outbox_wakeup).start()]
+    if settings.scheduler_enabled:
+        engine = deps.engine
+        services.append(SchedulerService(engine, deps.clock, lambda: load_specs(settings, engine)).start())
+    else:
+        log.info("scheduler off (CSBOT_SCHEDULER=off): run `csbot scheduler` separately")
+    return services

@@ -239,3 +239,39 @@ add_subcommand("escalations", _escalations)
 from handlers.health_commands import register_health_commands  # noqa: E402
 
 register_health_commands()
+# --- subscriptions (issue 5): /cs subscribe, /cs unsubscribe, /cs subscriptions ----------
+
+import bot.subscriptions  # noqa: E402,F401  (its `/cs help subscribe` text)
+
+
+def _subscribe(request: CommandRequest, deps: Deps) -> Reply:
+    from bot.subscriptions import subscribe
+
+    text, queued = subscribe(
+        deps.engine, deps.client, deps.clock, deps.settings, request.user_id, request.channel_id, request.args
+    )
+    if queued:
+        deps.wake_outbox()
+    return Reply(text=text)
+
+
+def _unsubscribe(request: CommandRequest, deps: Deps) -> Reply:
+    from bot.subscriptions import unsubscribe
+
+    text, queued = unsubscribe(
+        deps.engine, deps.clock, deps.settings, request.user_id, request.channel_id, request.args
+    )
+    if queued:
+        deps.wake_outbox()
+    return Reply(text=text)
+
+
+def _subscriptions(request: CommandRequest, deps: Deps) -> Reply:
+    from bot.subscriptions import list_subscriptions
+
+    return Reply(text=list_subscriptions(deps.engine, deps.clock, request.channel_id))
+
+
+add_subcommand("subscribe", _subscribe)
+add_subcommand("unsubscribe", _unsubscribe)
+add_subcommand("subscriptions", _subscriptions)

@@ -76,11 +76,25 @@ class AuditLog(SQLModel, table=True):
 # --- delivery and scheduling -------------------------------------------------
 
 
+def _outbox_lane(context: Any) -> str:
+    """Where a row queues for pacing and order: its channel, its DM user, or the message it edits."""
+    params = context.get_current_parameters()
+    if params.get("channel"):
+        return str(params["channel"])
+    if params.get("dm_user"):
+        return f"dm:{params['dm_user']}"
+    return f"upd:{params.get('update_key') or ''}"
+
+
 class Outbox(SQLModel, table=True):
     """Every message the bot posts on its own: written with the change that
     causes it, delivered by the worker, never posted twice (its key)."""
 
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_lane_state", "lane", "state"),
+        Index("ix_outbox_lane_pace", "lane", "pace_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
@@ -100,6 +114,17 @@ class Outbox(SQLModel, table=True):
     posted_ts: str | None = None
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
+    # Delivery bookkeeping (jobs/outbox.py). `lane`: messages in one lane go out in
+    # order and paced (~1/s, Slack's per-channel limit); set on insert.
+    lane: str = Field(default=None, sa_column=Column(Text, nullable=False, default=_outbox_lane))
+    # A worker owns the row until `claimed_until` (its `claim_token` guards the result).
+    claimed_until: datetime | None = _ts(nullable=True)
+    claim_token: str | None = None
+    # The last attempt may have reached Slack (crash, timeout, 5xx): look in the
+    # channel's history for the key before posting again.
+    in_doubt: bool = Field(default=False)
+    failures: int = Field(default=0)  # consecutive retryable failures (backoff exponent)
+    pace_at: datetime | None = _ts(nullable=True)  # the lane's pacing time after this send
 
 
 class JobRun(SQLModel, table=True):

@@ -16,6 +16,7 @@ from bot.clock import ManualClock
 from bot.deps import Deps
 from bot.settings import Secret, Settings
 from bot.web import build_asgi
+from jobs.outbox import OutboxWorker
 from tests.app_server import AppServer
 from tests.fake_slack import FakeSlack
 from tests.signing import SlackSender
@@ -94,3 +95,27 @@ def bot(settings: Settings, engine: Engine, clock: ManualClock, fake_slack: Fake
         sender.close()
         server.stop()
         deps.executor.shutdown(wait=True)
+
+
+# =============================================================================
+# Outbox worker (issue 5)
+#
+# `outbox_worker`: the delivery worker running in the background for the `bot`
+# under test, woken by `bot.deps.wake_outbox()` like in `csbot run`, so an
+# end-to-end test sees a queued message appear in the fake without calling
+# deliver_due: `bot.fake.wait_for(lambda: bot.fake.messages_in("C…"))`.
+# =============================================================================
+
+
+@pytest.fixture
+def outbox_worker(bot: Bot, settings: Settings) -> Iterator[OutboxWorker]:
+    from bot.app import build_client
+
+    client = build_client(settings, retries=False)
+    worker = OutboxWorker(
+        bot.engine, client, bot.clock, wakeup=bot.deps.outbox_wakeup, poll_seconds=0.05, name="test-outbox"
+    ).start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
