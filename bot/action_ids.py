@@ -10,7 +10,19 @@ class ActionId(StrEnum):
     """Buttons, selects and menus (block_actions / block_suggestion)."""
 
     UNDO = "undo"
+    # --- issue 4: /cs log and the account card ---
+    LOG_PICK_ACCOUNT = "log_pick_account"  # one button per candidate; suffixed _0.._4 in a message
+    LOG_ACCOUNT = "log_account"  # the modal's external_select (block_suggestion)
+    LOG_TYPE = "log_type"
+    LOG_DATE = "log_date"
+    LOG_SENTIMENT = "log_sentiment"
+    LOG_TAGS = "log_tags"
+    LOG_NOTE = "log_note"
 
 
 class CallbackId(StrEnum):
     """Modals (view_submission) and shortcuts."""
+
+    # --- issue 4 ---
+    LOG_MODAL = "log_touchpoint"
+    LOG_AS_TOUCHPOINT = "log_as_touchpoint"  # message shortcut (manifest.yml)

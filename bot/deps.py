@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from bot.clock import Clock
 from bot.matching import AccountIndex
 from bot.settings import Settings
+from bot.users import UserDirectory, slack_fetch
 
 
 @dataclass
@@ -30,6 +31,12 @@ class Deps:
     # Called after a commit that wrote Outbox rows, so the worker sends them now.
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
     on_outbox_written: Callable[[], None] | None = None
+    # People's Slack time zones, cached (issue 4); built from `client` when not given.
+    users: UserDirectory | None = None
+
+    def __post_init__(self) -> None:
+        if self.users is None:
+            self.users = UserDirectory(slack_fetch(self.client), self.settings.zone)
 
     def wake_outbox(self) -> None:
         self.outbox_wakeup.set()

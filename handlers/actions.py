@@ -26,3 +26,32 @@ def register(app: App, deps: Deps) -> None:
             respond(text=exc.message, response_type="ephemeral", replace_original=False)
             return
         respond(text=f":leftwards_arrow_with_hook: {text}", response_type="ephemeral", replace_original=True)
+
+    register_log(app, deps)  # issue 4
+
+
+# =============================================================================
+# issue 4: /cs log — the account picker buttons and the form's account search
+# =============================================================================
+
+
+def register_log(app: App, deps: Deps) -> None:
+    import re
+
+    from bot.log_flow import account_options, log_picked
+
+    @app.action(re.compile(rf"^{ActionId.LOG_PICK_ACCOUNT}_\d+$"))
+    def on_pick_account(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        value = body["actions"][0].get("value", "")
+        try:
+            answer = log_picked(deps, user_id, value)
+        except CsbotError as exc:
+            respond(text=exc.message, response_type="ephemeral", replace_original=False)
+            return
+        respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral", replace_original=True)
+
+    @app.options(ActionId.LOG_ACCOUNT)
+    def on_account_search(ack: Ack, body: dict[str, Any]) -> None:
+        ack(options=account_options(deps, body.get("value", "")))
