@@ -32,7 +32,7 @@ from bot.blocks.log_modal import (
 from bot.deps import Deps
 from bot.errors import BadInput, NotFound
 from bot.help import usage
-from bot.log_grammar import LogCommand, occurred_at, parse_log, parse_tags, type_for
+from bot.log_grammar import LogCommand, local_today, occurred_at, parse_log, parse_tags, type_for
 from bot.matching import AccountRef, Match
 from bot.outbox import enqueue
 from bot.touchpoints import Recorded, TouchpointDraft, record_once
@@ -53,7 +53,7 @@ def user_today(deps: Deps, user_id: str) -> tuple[ZoneInfo, date]:
     """The user's zone (cached users.info) and their local date now."""
     assert deps.users is not None
     tz = deps.users.tz(user_id)
-    return tz, deps.clock.now().astimezone(tz).date()
+    return tz, local_today(deps.clock.now(), tz)
 
 
 def no_account_answer(typed: str, match: Match) -> Answer:

@@ -253,6 +253,11 @@ def parse_log(text: str, *, today: date, is_account: Callable[[str], bool]) -> L
     )
 
 
+def local_today(now: datetime, tz: ZoneInfo) -> date:
+    """The user's calendar date at `now` (what "today" means to them)."""
+    return now.astimezone(tz).date()
+
+
 def occurred_at(on: date, now: datetime, tz: ZoneInfo) -> datetime:
     """When a touchpoint on local day `on` happened, in UTC: now when it is
     today, else noon that day in the user's zone (never in the future)."""
