@@ -78,9 +78,16 @@ def _confirm(deps: Deps, rec: Recorded, tz: ZoneInfo) -> Answer:
     return Answer(text=text, blocks=blocks)
 
 
-def _draft(account_id: int, cmd_type: str, when: datetime, note: str, tags: Any, sentiment: int) -> TouchpointDraft:
+def _draft(
+    account_id: int, cmd_type: str, when: datetime, note: str, tags: Any, sentiment: int
+) -> TouchpointDraft:
     return TouchpointDraft(
-        account_id=account_id, type=cmd_type, occurred_at=when, note=note, tags=tuple(tags), sentiment=sentiment
+        account_id=account_id,
+        type=cmd_type,
+        occurred_at=when,
+        note=note,
+        tags=tuple(tags),
+        sentiment=sentiment,
     )
 
 
@@ -126,7 +133,9 @@ def log_picked(deps: Deps, user_id: str, value: str) -> Answer:
         when = datetime.fromisoformat(p["o"])
         note, tags, sentiment, key = str(p["n"]), [str(t) for t in p["g"]], int(p["s"]), str(p["k"])
     except (ValueError, KeyError, TypeError):
-        raise BadInput("That button is not valid any more. Please type the `/cs log` command again.") from None
+        raise BadInput(
+            "That button is not valid any more. Please type the `/cs log` command again."
+        ) from None
     if kind is None or when.tzinfo is None:
         raise BadInput("That button is not valid any more. Please type the `/cs log` command again.")
     ref = deps.accounts.get(account_id)
@@ -293,7 +302,11 @@ def record_form_entry(deps: Deps, user_id: str, entry: FormEntry, *, view_id: st
             deps.client.chat_postEphemeral(channel=entry.channel_id, user=user_id, text=text, blocks=blocks)
             return rec
         except SlackApiError as exc:
-            log.info("confirmation not shown in %s (%s); sending it by DM", entry.channel_id, exc.response.get("error"))
+            log.info(
+                "confirmation not shown in %s (%s); sending it by DM",
+                entry.channel_id,
+                exc.response.get("error"),
+            )
     with session_scope(deps.engine) as session:
         enqueue(session, deps.clock, key=f"log-confirm:{rec.id}", text=text, blocks=blocks, dm_user=user_id)
     deps.wake_outbox()

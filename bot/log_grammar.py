@@ -118,9 +118,9 @@ def _fail(what: str) -> LogParseError:
 
 def _clean(text: str) -> str:
     """Drop control characters (keep whitespace) so notes are safe to echo."""
-    return "".join(
-        ch if not unicodedata.category(ch).startswith("C") or ch.isspace() else " " for ch in text
-    )
+    if text.isprintable():
+        return text
+    return "".join(ch if not unicodedata.category(ch).startswith("C") or ch.isspace() else " " for ch in text)
 
 
 def parse_date(word: str, today: date) -> date | None:
@@ -226,7 +226,9 @@ def parse_log(text: str, *, today: date, is_account: Callable[[str], bool]) -> L
         if m:
             tag = m.group(1).casefold()
             if len(tag) > MAX_TAG_CHARS:
-                raise _fail(f"The tag `#{tag[:MAX_TAG_CHARS]}…` is too long (at most {MAX_TAG_CHARS} characters).")
+                raise _fail(
+                    f"The tag `#{tag[:MAX_TAG_CHARS]}…` is too long (at most {MAX_TAG_CHARS} characters)."
+                )
             if tag not in tags:
                 tags.append(tag)
         else:

@@ -19,6 +19,10 @@ from models.tables import Account, AuditLog, Touchpoint
 
 _TP = Touchpoint.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditLog.__table__  # type: ignore[attr-defined]
+# Built once: parameters go in at execute time, so each log reuses the cached
+# compiled statement instead of building and hashing fresh bound literals.
+_INSERT_TP = insert(_TP).returning(_TP.c.id)
+_INSERT_AUDIT = insert(_AUDIT)
 
 
 @dataclass(frozen=True)
@@ -64,30 +68,30 @@ def record_touchpoint(
     """Insert the touchpoint and its audit row (two statements, no ORM refresh)."""
     now = clock.now()
     tp_id = session.execute(
-        insert(_TP)
-        .values(
-            account_id=draft.account_id,
-            author_slack_id=author,
-            type=draft.type,
-            occurred_at=draft.occurred_at,
-            note=draft.note,
-            sentiment=draft.sentiment,
-            tags=list(draft.tags),
-            permalink=draft.permalink,
-            idempotency_key=idempotency_key,
-            created_at=now,
-        )
-        .returning(_TP.c.id)
+        _INSERT_TP,
+        {
+            "account_id": draft.account_id,
+            "author_slack_id": author,
+            "type": draft.type,
+            "occurred_at": draft.occurred_at,
+            "note": draft.note,
+            "sentiment": draft.sentiment,
+            "tags": list(draft.tags),
+            "permalink": draft.permalink,
+            "idempotency_key": idempotency_key,
+            "created_at": now,
+        },
     ).scalar_one()
     session.execute(
-        insert(_AUDIT).values(
-            at=now,
-            actor_slack_id=author,
-            action="touchpoint.create",
-            entity="touchpoint",
-            entity_id=str(tp_id),
-            detail={"account_id": draft.account_id, "type": draft.type, "source": source},
-        )
+        _INSERT_AUDIT,
+        {
+            "at": now,
+            "actor_slack_id": author,
+            "action": "touchpoint.create",
+            "entity": "touchpoint",
+            "entity_id": str(tp_id),
+            "detail": {"account_id": draft.account_id, "type": draft.type, "source": source},
+        },
     )
     return Recorded(
         id=tp_id,

@@ -39,6 +39,7 @@ class UserDirectory:
         self._monotonic = monotonic
         self._cache: dict[str, tuple[float, ZoneInfo]] = {}
         self._lock = threading.Lock()
+        self._fetching: dict[str, threading.Lock] = {}
         self.fetches = 0
 
     def tz(self, user_id: str) -> ZoneInfo:
@@ -46,8 +47,13 @@ class UserDirectory:
         hit = self._cache.get(user_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        zone, ok = self._lookup(user_id)
         with self._lock:
+            gate = self._fetching.setdefault(user_id, threading.Lock())
+        with gate:  # one users.info per user, however many requests arrive at once
+            hit = self._cache.get(user_id)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+            zone, ok = self._lookup(user_id)
             self._cache[user_id] = (now + (self._ttl if ok else self._retry), zone)
         return zone
 

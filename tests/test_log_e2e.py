@@ -62,21 +62,39 @@ def _texts(blocks: list[dict]) -> str:
 
 def test_one_line_log_writes_one_row_and_confirms_with_undo(bot: Bot) -> None:
     ids = _seed(bot)
-    answer = bot.send.command("log Acme Corp call yesterday walked through renewal quote #renewal #Pricing +").json()
+    answer = bot.send.command(
+        "log Acme Corp call yesterday walked through renewal quote #renewal #Pricing +"
+    ).json()
     rows = _touchpoints(bot)
     assert len(rows) == 1
     tp = rows[0]
-    assert (tp.account_id, tp.author_slack_id, tp.type, tp.sentiment) == (ids["Acme Corp"], "UCSM1", "call", 1)
+    assert (tp.account_id, tp.author_slack_id, tp.type, tp.sentiment) == (
+        ids["Acme Corp"],
+        "UCSM1",
+        "call",
+        1,
+    )
     assert tp.note == "walked through renewal quote"
     assert tp.tags == ["renewal", "pricing"]
     # Yesterday in New York (UCSM1), at noon there.
     assert tp.occurred_at == datetime(2026, 11, 19, 17, 0, tzinfo=UTC)
     assert answer["response_type"] == "ephemeral"
     shown = _texts(answer["blocks"])
-    for part in ("Acme Corp", "Call", "Thu 19 Nov 2026", "positive", "`#renewal`", "`#pricing`", "walked through"):
+    for part in (
+        "Acme Corp",
+        "Call",
+        "Thu 19 Nov 2026",
+        "positive",
+        "`#renewal`",
+        "`#pricing`",
+        "walked through",
+    ):
         assert part in shown
     undo = answer["blocks"][-1]["elements"][0]
-    assert undo["action_id"] == ActionId.UNDO and json.loads(undo["value"]) == {"kind": "touchpoint", "id": tp.id}
+    assert undo["action_id"] == ActionId.UNDO and json.loads(undo["value"]) == {
+        "kind": "touchpoint",
+        "id": tp.id,
+    }
     with session_scope(bot.engine) as s:
         audit = s.exec(select(AuditLog).where(AuditLog.action == "touchpoint.create")).one()
     assert (audit.actor_slack_id, audit.entity_id) == ("UCSM1", str(tp.id))
@@ -127,7 +145,11 @@ def test_ambiguous_prefix_offers_buttons_and_clicking_one_logs(bot: Bot) -> None
     assert len(rows) == 1
     tp = rows[0]
     assert (tp.account_id, tp.type, tp.note, tp.tags, tp.sentiment) == (
-        ids["Acme Robotics"], "qbr", "reviewed adoption", ["adoption"], 0,
+        ids["Acme Robotics"],
+        "qbr",
+        "reviewed adoption",
+        ["adoption"],
+        0,
     )
     assert tp.occurred_at.astimezone(UTC).date() == date(2026, 11, 18)
     confirmation = bot.fake.responses[0].body
@@ -155,15 +177,29 @@ def test_bad_line_says_what_is_wrong_and_writes_nothing(bot: Bot) -> None:
     assert _touchpoints(bot, live_only=False) == []
 
 
-def _form_values(account_id: int, *, type_: str = "meeting", day: str = "2026-11-19", note: str = "notes") -> dict:
+def _form_values(
+    account_id: int, *, type_: str = "meeting", day: str = "2026-11-19", note: str = "notes"
+) -> dict:
     return {
-        B_ACCOUNT: {ActionId.LOG_ACCOUNT: {"type": "external_select", "selected_option": {
-            "text": {"type": "plain_text", "text": "x"}, "value": str(account_id)}}},
-        B_TYPE: {ActionId.LOG_TYPE: {"type": "static_select", "selected_option": {
-            "text": {"type": "plain_text", "text": "x"}, "value": type_}}},
+        B_ACCOUNT: {
+            ActionId.LOG_ACCOUNT: {
+                "type": "external_select",
+                "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": str(account_id)},
+            }
+        },
+        B_TYPE: {
+            ActionId.LOG_TYPE: {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": type_},
+            }
+        },
         B_DATE: {ActionId.LOG_DATE: {"type": "datepicker", "selected_date": day}},
-        B_SENTIMENT: {ActionId.LOG_SENTIMENT: {"type": "static_select", "selected_option": {
-            "text": {"type": "plain_text", "text": "x"}, "value": "-1"}}},
+        B_SENTIMENT: {
+            ActionId.LOG_SENTIMENT: {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": "-1"},
+            }
+        },
         B_NOTE: {ActionId.LOG_NOTE: {"type": "plain_text_input", "value": note}},
         B_TAGS: {ActionId.LOG_TAGS: {"type": "plain_text_input", "value": "#Churn-risk, exec"}},
     }
@@ -184,8 +220,14 @@ def test_log_without_arguments_opens_the_form_and_its_submission_writes_the_row(
 
     # The account picker searches the index.
     options = bot.send.interactive(
-        {"type": "block_suggestion", "action_id": ActionId.LOG_ACCOUNT, "block_id": B_ACCOUNT, "value": "acm",
-         "user": {"id": "UCSM1"}, "view": {"id": "V1", "callback_id": CallbackId.LOG_MODAL}}
+        {
+            "type": "block_suggestion",
+            "action_id": ActionId.LOG_ACCOUNT,
+            "block_id": B_ACCOUNT,
+            "value": "acm",
+            "user": {"id": "UCSM1"},
+            "view": {"id": "V1", "callback_id": CallbackId.LOG_MODAL},
+        }
     ).json()
     assert [o["text"]["text"] for o in options["options"]][:2] == ["Acme Corp", "Acme Robotics"]
 
@@ -199,11 +241,17 @@ def test_log_without_arguments_opens_the_form_and_its_submission_writes_the_row(
     assert len(rows) == 1
     tp = rows[0]
     assert (tp.account_id, tp.type, tp.sentiment, tp.tags, tp.permalink) == (
-        ids["Globex Health"], "meeting", -1, ["churn-risk", "exec"], None,
+        ids["Globex Health"],
+        "meeting",
+        -1,
+        ["churn-risk", "exec"],
+        None,
     )
     eph = bot.fake.calls_to("chat.postEphemeral")[0].args
     assert (eph["channel"], eph["user"]) == ("CGENERAL", "UCSM1")
-    assert "Globex Health" in _texts(eph["blocks"]) and eph["blocks"][-1]["elements"][0]["action_id"] == "undo"
+    assert (
+        "Globex Health" in _texts(eph["blocks"]) and eph["blocks"][-1]["elements"][0]["action_id"] == "undo"
+    )
 
 
 def test_form_errors_are_shown_inline_and_nothing_is_written(bot: Bot) -> None:
@@ -221,7 +269,12 @@ def test_message_shortcut_prefills_the_form_and_keeps_the_permalink(bot: Bot) ->
     ts = bot.fake.add_message("CGENERAL", "We are evaluating other vendors before renewal.", user="UOUT1")
     response = bot.send.message_shortcut(
         CallbackId.LOG_AS_TOUCHPOINT,
-        {"type": "message", "ts": ts, "user": "UOUT1", "text": "We are evaluating other vendors before renewal."},
+        {
+            "type": "message",
+            "ts": ts,
+            "user": "UOUT1",
+            "text": "We are evaluating other vendors before renewal.",
+        },
     )
     assert response.status_code == 200
     opened = bot.fake.calls_to("views.open")
@@ -232,7 +285,9 @@ def test_message_shortcut_prefills_the_form_and_keeps_the_permalink(bot: Bot) ->
     permalink = bot.fake.calls_to("chat.getPermalink")[0].response["permalink"]
     assert permalink in json.dumps(view["blocks"])
     values = _form_values(ids["Umbrella"], type_="email", note=by_block[B_NOTE]["element"]["initial_value"])
-    bot.send.view_submission(CallbackId.LOG_MODAL, values, private_metadata=view["private_metadata"], view_id="V9")
+    bot.send.view_submission(
+        CallbackId.LOG_MODAL, values, private_metadata=view["private_metadata"], view_id="V9"
+    )
     assert bot.fake.wait_for(lambda: bot.fake.calls_to("chat.postEphemeral"))
     (tp,) = _touchpoints(bot)
     assert (tp.account_id, tp.type, tp.permalink) == (ids["Umbrella"], "email", permalink)
@@ -244,12 +299,29 @@ def test_account_card_shows_arr_renewal_touchpoints_and_open_escalations(bot: Bo
     now = bot.clock.now()
     with session_scope(bot.engine) as s:
         for i in range(7):
-            s.add(Touchpoint(account_id=ids["Acme Corp"], author_slack_id="UCSM2", type="call",
-                             occurred_at=now - timedelta(days=i + 1), note=f"touch {i}", sentiment=(i % 3) - 1,
-                             created_at=now))
+            s.add(
+                Touchpoint(
+                    account_id=ids["Acme Corp"],
+                    author_slack_id="UCSM2",
+                    type="call",
+                    occurred_at=now - timedelta(days=i + 1),
+                    note=f"touch {i}",
+                    sentiment=(i % 3) - 1,
+                    created_at=now,
+                )
+            )
         for status in ("open", "acknowledged", "resolved"):
-            s.add(Escalation(account_id=ids["Acme Corp"], severity="sev2", summary="x", owner_slack_id="UCSM1",
-                             opened_by="UCSM1", status=status, opened_at=now))
+            s.add(
+                Escalation(
+                    account_id=ids["Acme Corp"],
+                    severity="sev2",
+                    summary="x",
+                    owner_slack_id="UCSM1",
+                    opened_by="UCSM1",
+                    status=status,
+                    opened_at=now,
+                )
+            )
     answer = bot.send.command("account acme corp").json()
     shown = _texts(answer["blocks"])
     assert answer["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Acme Corp"}}

@@ -24,7 +24,9 @@ from bot.log_grammar import (
 from bot.matching import normalize
 
 FRI = date(2026, 11, 20)  # a Friday
-ACCOUNTS = {normalize(n) for n in ("Acme", "Acme Corp", "Globex Health Systems", "Call Center Co", "O'Reilly & Sons")}
+ACCOUNTS = {
+    normalize(n) for n in ("Acme", "Acme Corp", "Globex Health Systems", "Call Center Co", "O'Reilly & Sons")
+}
 USAGE = "/cs log <account> <type> [date] <note...> [#tag ...] [+|-|~]"
 
 
@@ -36,8 +38,15 @@ def parse(text: str, today: date = FRI) -> LogCommand:
     return parse_log(text, today=today, is_account=is_account)
 
 
-def cmd(account: str, type_: str, on: date, note: str, tags: tuple[str, ...] = (), sentiment: int = 0,
-        date_given: bool = False) -> LogCommand:
+def cmd(
+    account: str,
+    type_: str,
+    on: date,
+    note: str,
+    tags: tuple[str, ...] = (),
+    sentiment: int = 0,
+    date_given: bool = False,
+) -> LogCommand:
     return LogCommand(account, type_, on, note, tags, sentiment, date_given)
 
 
@@ -73,33 +82,54 @@ CASES: list[tuple[str, date, LogCommand]] = [
     ("Acme call 3d hi", FRI, cmd("Acme", "call", date(2026, 11, 17), "hi", date_given=True)),
     ("Acme call 0d hi", FRI, cmd("Acme", "call", FRI, "hi", date_given=True)),
     # month and year boundaries
-    ("Acme call yesterday hi", date(2026, 12, 1), cmd("Acme", "call", date(2026, 11, 30), "hi", date_given=True)),
+    (
+        "Acme call yesterday hi",
+        date(2026, 12, 1),
+        cmd("Acme", "call", date(2026, 11, 30), "hi", date_given=True),
+    ),
     ("Acme call 3d hi", date(2026, 3, 2), cmd("Acme", "call", date(2026, 2, 27), "hi", date_given=True)),
     ("Acme call fri hi", date(2026, 12, 1), cmd("Acme", "call", date(2026, 11, 27), "hi", date_given=True)),
-    ("Acme call yesterday hi", date(2027, 1, 1), cmd("Acme", "call", date(2026, 12, 31), "hi", date_given=True)),
+    (
+        "Acme call yesterday hi",
+        date(2027, 1, 1),
+        cmd("Acme", "call", date(2026, 12, 31), "hi", date_given=True),
+    ),
     # m/d without a year that would be in the future: last year's
     ("Acme call 12/30 hi", date(2027, 1, 2), cmd("Acme", "call", date(2026, 12, 30), "hi", date_given=True)),
     ("Acme call 2/29 hi", date(2028, 3, 1), cmd("Acme", "call", date(2028, 2, 29), "hi", date_given=True)),
     # tags anywhere in the note, lower-cased, de-duplicated; sentiment last
-    ("Acme call hi #Renewal there #pricing #renewal", FRI,
-     cmd("Acme", "call", FRI, "hi there", ("renewal", "pricing"))),
+    (
+        "Acme call hi #Renewal there #pricing #renewal",
+        FRI,
+        cmd("Acme", "call", FRI, "hi there", ("renewal", "pricing")),
+    ),
     ("Acme call hi +", FRI, cmd("Acme", "call", FRI, "hi", sentiment=1)),
     ("Acme call hi -", FRI, cmd("Acme", "call", FRI, "hi", sentiment=-1)),
     ("Acme call hi ~", FRI, cmd("Acme", "call", FRI, "hi", sentiment=0)),
     ("Acme call hi #x −", FRI, cmd("Acme", "call", FRI, "hi", ("x",), sentiment=-1)),
-    ("Acme call yesterday went well #exec #q4 +", FRI,
-     cmd("Acme", "call", date(2026, 11, 19), "went well", ("exec", "q4"), 1, True)),
+    (
+        "Acme call yesterday went well #exec #q4 +",
+        FRI,
+        cmd("Acme", "call", date(2026, 11, 19), "went well", ("exec", "q4"), 1, True),
+    ),
     ("Acme call a - b + c", FRI, cmd("Acme", "call", FRI, "a - b + c")),
     ("Acme call c# is #", FRI, cmd("Acme", "call", FRI, "c# is #")),
     # multi-word accounts: the longest prefix that names an account, then the type
     ("Acme Corp call hi", FRI, cmd("Acme Corp", "call", FRI, "hi")),
     ("acme corp. meeting hi", FRI, cmd("acme corp.", "meeting", FRI, "hi")),
-    ("Globex Health Systems qbr yesterday renewal risk +", FRI,
-     cmd("Globex Health Systems", "qbr", date(2026, 11, 19), "renewal risk", (), 1, True)),
+    (
+        "Globex Health Systems qbr yesterday renewal risk +",
+        FRI,
+        cmd("Globex Health Systems", "qbr", date(2026, 11, 19), "renewal risk", (), 1, True),
+    ),
     ("Call Center Co call hi", FRI, cmd("Call Center Co", "call", FRI, "hi")),
     ("O'Reilly & Sons email sent the deck", FRI, cmd("O'Reilly & Sons", "email", FRI, "sent the deck")),
     # a type word later in the note does not move the split
-    ("Acme call renewal discussion next email", FRI, cmd("Acme", "call", FRI, "renewal discussion next email")),
+    (
+        "Acme call renewal discussion next email",
+        FRI,
+        cmd("Acme", "call", FRI, "renewal discussion next email"),
+    ),
     # an unknown name: the words before the first type word (matched fuzzily later)
     ("Initec Labs call hi", FRI, cmd("Initec Labs", "call", FRI, "hi")),
     ("Glob call meeting notes", FRI, cmd("Glob", "call", FRI, "meeting notes")),
@@ -135,8 +165,14 @@ ERRORS: list[tuple[str, str]] = [
     ("Acme call 12/01/2026 hi", "`12/01/2026` is in the future (today is Fri 2026-11-20 in your time zone)."),
     ("Acme call 9999d hi", "`9999d` is too far back."),
     ("Acme call hi #" + "x" * 41, "is too long (at most 40 characters)."),
-    ("Acme call hi " + " ".join(f"#t{i}" for i in range(11)), "That is 11 tags; a touchpoint takes at most 10."),
-    ("Acme call " + "y" * (MAX_NOTE_CHARS + 1), f"That note is {MAX_NOTE_CHARS + 1} characters; one line takes at most"),
+    (
+        "Acme call hi " + " ".join(f"#t{i}" for i in range(11)),
+        "That is 11 tags; a touchpoint takes at most 10.",
+    ),
+    (
+        "Acme call " + "y" * (MAX_NOTE_CHARS + 1),
+        f"That note is {MAX_NOTE_CHARS + 1} characters; one line takes at most",
+    ),
 ]
 
 
@@ -177,8 +213,29 @@ def test_form_tags() -> None:
 @given(
     text=st.text(max_size=300)
     | st.lists(
-        st.sampled_from(["Acme", "Corp", "call", "qbr", "yesterday", "fri", "11/20", "2026-02-30", "3d",
-                         "#t", "+", "-", "~", "x", "13/45", "2026-12-01", "#", "9999d", "Globex"]),
+        st.sampled_from(
+            [
+                "Acme",
+                "Corp",
+                "call",
+                "qbr",
+                "yesterday",
+                "fri",
+                "11/20",
+                "2026-02-30",
+                "3d",
+                "#t",
+                "+",
+                "-",
+                "~",
+                "x",
+                "13/45",
+                "2026-12-01",
+                "#",
+                "9999d",
+                "Globex",
+            ]
+        ),
         max_size=12,
     ).map(" ".join),
     today=st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)),

@@ -40,7 +40,10 @@ def account_card_blocks(
     fields = [
         {"type": "mrkdwn", "text": f"*ARR*\n{format_cents(card.arr_cents)}"},
         {"type": "mrkdwn", "text": f"*Segment*\n{mrkdwn_escape(card.segment or '—')}"},
-        {"type": "mrkdwn", "text": f"*CSM*\n{f'<@{card.csm_slack_id}>' if card.csm_slack_id else 'unassigned'}"},
+        {
+            "type": "mrkdwn",
+            "text": f"*CSM*\n{f'<@{card.csm_slack_id}>' if card.csm_slack_id else 'unassigned'}",
+        },
         {"type": "mrkdwn", "text": f"*Renewal*\n{renewal_text(card.renewal_date, today)}"},
         {"type": "mrkdwn", "text": f"*Open escalations*\n{esc}" + (" :rotating_light:" if esc else "")},
     ]

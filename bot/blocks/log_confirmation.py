@@ -54,7 +54,10 @@ def log_confirmation(rec: Recorded, tz: ZoneInfo) -> tuple[str, list[dict[str, A
     ]
     if rec.permalink:
         blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{rec.permalink}|Original message>"}]}
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"<{rec.permalink}|Original message>"}],
+            }
         )
     blocks.append(
         {

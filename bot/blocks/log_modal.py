@@ -81,7 +81,11 @@ def log_modal(
             "type": "input",
             "block_id": B_DATE,
             "label": _plain("Date"),
-            "element": {"type": "datepicker", "action_id": ActionId.LOG_DATE, "initial_date": today.isoformat()},
+            "element": {
+                "type": "datepicker",
+                "action_id": ActionId.LOG_DATE,
+                "initial_date": today.isoformat(),
+            },
         },
         {
             "type": "input",
