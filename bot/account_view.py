@@ -3,8 +3,11 @@ its open escalations count, then its last touchpoints)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -77,3 +80,19 @@ def load_account_card(session: Session, account_id: int, *, last: int = LAST_TOU
             for tp in tps
         ),
     )
+
+
+# Sections other features add to the card (issue 7: the health score), each
+# `fn(session, card, tz, today) -> blocks`, shown right after the header, in
+# the order added. They run inside the card's read session: keep them to a query.
+CardSection = Callable[[Session, AccountCard, ZoneInfo, date], "list[dict[str, Any]]"]
+CARD_SECTIONS: list[CardSection] = []
+
+
+def add_card_section(fn: CardSection) -> None:
+    if fn not in CARD_SECTIONS:
+        CARD_SECTIONS.append(fn)
+
+
+def card_sections(session: Session, card: AccountCard, tz: ZoneInfo, today: date) -> list[dict[str, Any]]:
+    return [block for fn in CARD_SECTIONS for block in fn(session, card, tz, today)]

@@ -18,6 +18,8 @@ class ActionId(StrEnum):
     LOG_SENTIMENT = "log_sentiment"
     LOG_TAGS = "log_tags"
     LOG_NOTE = "log_note"
+    ACCOUNT_PICK = "account_pick"  # /cs account with several matches; suffixed _0.._4
+    ACCOUNT_SHARE = "account_share"  # post the card to the channel
 
 
 class CallbackId(StrEnum):

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.account_view import load_account_card
+from bot.account_view import card_sections, load_account_card
 from bot.blocks.account_card import account_card_blocks
-from bot.blocks.log_confirmation import account_choice, log_confirmation, mrkdwn_escape
+from bot.blocks.log_confirmation import account_card_choice, account_choice, log_confirmation, mrkdwn_escape
 from bot.blocks.log_modal import (
     B_ACCOUNT,
     B_DATE,
@@ -32,7 +32,7 @@ from bot.blocks.log_modal import (
 from bot.deps import Deps
 from bot.errors import BadInput, NotFound
 from bot.help import usage
-from bot.log_grammar import LogCommand, local_today, occurred_at, parse_log, parse_tags, type_for
+from bot.log_grammar import LogCommand, from_slack, local_today, occurred_at, parse_log, parse_tags, type_for
 from bot.matching import AccountRef, Match
 from bot.outbox import enqueue
 from bot.touchpoints import Recorded, TouchpointDraft, record_once
@@ -94,7 +94,7 @@ def _draft(
 def log_line(deps: Deps, user_id: str, text: str, *, request_key: str | None) -> Answer:
     """Parse, match and record one `/cs log` line."""
     tz, today = user_today(deps, user_id)
-    cmd: LogCommand = parse_log(text, today=today, is_account=deps.accounts.has_name)
+    cmd: LogCommand = parse_log(from_slack(text), today=today, is_account=deps.accounts.has_name)
     now = deps.clock.now()
     when = occurred_at(cmd.on, now, tz)
     key = f"log:{request_key or uuid.uuid4().hex}"
@@ -160,20 +160,45 @@ def log_picked(deps: Deps, user_id: str, value: str) -> Answer:
 def account_card_answer(
     deps: Deps, user_id: str, text: str, *, extra_blocks: list[dict[str, Any]] | None = None
 ) -> Answer:
-    typed = text.strip()
+    """`/cs account <name>`: the card, the candidates to pick from, or the close names."""
+    typed = from_slack(text).strip()
     if not typed:
         raise BadInput(f"Which account? The form is: {usage('account')}")
     ref, match = _resolve(deps, typed)
     if ref is None:
         if not match.candidates:
             return no_account_answer(typed, match)
-        names = "\n".join(f"• {mrkdwn_escape(r.name)}" for r in match.candidates[:10])
-        return Answer(text=f"“{mrkdwn_escape(typed)}” matches several accounts. Which one?\n{names}")
+        choice_text, blocks = account_card_choice(typed, match.candidates)
+        return Answer(text=choice_text, blocks=blocks)
+    return card_for(deps, user_id, ref.id, extra_blocks=extra_blocks)
+
+
+def card_for(
+    deps: Deps,
+    user_id: str,
+    account_id: int,
+    *,
+    extra_blocks: list[dict[str, Any]] | None = None,
+    shareable: bool = True,
+) -> Answer:
+    """The account card as `user_id` sees it (their zone, their today)."""
     tz, today = user_today(deps, user_id)
     with session_scope(deps.engine) as session:
-        card = load_account_card(session, ref.id)
-    card_text, blocks = account_card_blocks(card, tz=tz, today=today, extra_blocks=extra_blocks)
+        card = load_account_card(session, account_id)
+        sections = card_sections(session, card, tz, today) + list(extra_blocks or [])
+    card_text, blocks = account_card_blocks(
+        card, tz=tz, today=today, extra_blocks=sections, shareable=shareable
+    )
     return Answer(text=card_text, blocks=blocks)
+
+
+def card_for_button(deps: Deps, user_id: str, value: str, *, shareable: bool = True) -> Answer:
+    """A card picked or shared by button (value: the account id)."""
+    try:
+        account_id = int(value)
+    except ValueError:
+        raise BadInput("That button is not valid any more.") from None
+    return card_for(deps, user_id, account_id, shareable=shareable)
 
 
 # --- the log form (modal) ------------------------------------------------------

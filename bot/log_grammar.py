@@ -89,6 +89,18 @@ _TAG = re.compile(r"^#([\w][\w\-/.]*)$")
 _LOOKS_LIKE_DATE = re.compile(r"^\d{1,4}[-/]\d{1,2}([-/]\d{1,4})?$")
 
 
+_SLACK_CHANNEL_REF = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+
+
+def from_slack(text: str) -> str:
+    """Slash-command text as the user typed it. With `should_escape` (manifest.yml)
+    Slack sends `&amp; &lt; &gt;` and turns `#renewal` into `<#C123|renewal>` when
+    such a channel exists: undo both, so 'O'Reilly & Sons' and #tags read as typed.
+    User mentions (`<@U123|name>`) and links stay Slack markup."""
+    text = _SLACK_CHANNEL_REF.sub(lambda m: "#" + m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 class LogParseError(BadInput):
     """The line could not be read; the message says why and shows the form."""
 

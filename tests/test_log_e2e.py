@@ -343,3 +343,78 @@ def test_help_log_explains_the_grammar_with_three_examples(bot: Bot) -> None:
     assert text.count("`/cs log ") >= 4  # the form and three examples
     for word in ("yesterday", "11/20", "3d", "#tags", "`+` positive", "Undo"):
         assert word in text
+
+
+def test_account_with_several_matches_offers_buttons_that_open_the_card(bot: Bot) -> None:
+    _seed(bot)
+    answer = bot.send.command("account acme").json()
+    buttons = answer["blocks"][1]["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["Acme Corp", "Acme Robotics"]
+    bot.send.block_action(buttons[1]["action_id"], value=buttons[1]["value"])
+    assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
+    card = bot.fake.responses[0].body
+    assert card["replace_original"] is True and card["response_type"] == "ephemeral"
+    assert card["blocks"][0]["text"]["text"] == "Acme Robotics"
+    assert "$200,000" in _texts(card["blocks"])
+
+
+def test_share_posts_the_card_to_the_channel_without_a_share_button(bot: Bot) -> None:
+    _seed(bot)
+    card = bot.send.command("account Initech").json()
+    share = card["blocks"][-1]["elements"][0]
+    assert share["action_id"] == ActionId.ACCOUNT_SHARE
+    bot.send.block_action(share["action_id"], value=share["value"], user_id="UCSM2")
+    assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
+    shared = bot.fake.responses[0].body
+    assert shared["response_type"] == "in_channel" and shared["replace_original"] is False
+    assert shared["blocks"][0]["text"]["text"] == "Initech"
+    assert "Shared by <@UCSM2>" in _texts(shared["blocks"])
+    assert ActionId.ACCOUNT_SHARE not in json.dumps(shared["blocks"])
+
+
+def test_other_features_add_sections_to_the_card(bot: Bot) -> None:
+    from bot.account_view import CARD_SECTIONS, add_card_section
+
+    _seed(bot)
+
+    def health(session, card, tz, today):  # type: ignore[no-untyped-def]
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": f"*Health* 42 for {card.name}"}}]
+
+    add_card_section(health)
+    try:
+        card = bot.send.command("account Umbrella").json()
+    finally:
+        CARD_SECTIONS.remove(health)
+    assert card["blocks"][1]["text"]["text"] == "*Health* 42 for Umbrella"
+
+
+def test_slack_escaping_and_channel_links_read_as_typed(bot: Bot) -> None:
+    now = bot.clock.now()
+    with session_scope(bot.engine) as s:
+        s.add(Account(name="O'Reilly & Sons", arr_cents=1, created_at=now, updated_at=now))
+    bot.deps.accounts.invalidate()
+    # What Slack sends for: O'Reilly & Sons call asked <@UCSM2> about #renewal +
+    answer = bot.send.command(
+        "log O'Reilly &amp; Sons call asked <@UCSM2|robin> about <#C0RENEW|renewal> +"
+    ).json()
+    (tp,) = _touchpoints(bot)
+    assert tp.note == "asked <@UCSM2|robin> about" and tp.tags == ["renewal"]
+    shown = _texts(answer["blocks"])
+    assert "O'Reilly &amp; Sons" in shown and "asked <@UCSM2|robin> about" in shown
+
+
+def test_dates_are_the_users_own_at_midnight(bot: Bot) -> None:
+    ids = _seed(bot)
+    bot.clock.set(datetime(2026, 11, 21, 4, 30, tzinfo=UTC))  # Fri 23:30 in New York, Sat 05:30 in Paris
+    ny = bot.send.command("log Initech call 2026-11-21 kickoff", user_id="UCSM1").json()
+    assert "`2026-11-21` is in the future (today is Fri 2026-11-20 in your time zone)" in ny["text"]
+    paris = bot.send.command("log Initech call 2026-11-21 kickoff", user_id="UCSM2").json()
+    assert "Sat 21 Nov 2026" in _texts(paris["blocks"])
+    today_ny = bot.send.command("log Initech call today late call", user_id="UCSM1").json()
+    assert "Fri 20 Nov 2026" in _texts(today_ny["blocks"])
+    rows = _touchpoints(bot)
+    assert [(t.author_slack_id, t.account_id) for t in rows] == [
+        ("UCSM2", ids["Initech"]),
+        ("UCSM1", ids["Initech"]),
+    ]
+    assert rows[1].occurred_at == bot.clock.now()

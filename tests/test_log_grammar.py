@@ -16,6 +16,7 @@ from bot.log_grammar import (
     TYPE_ALIASES,
     LogCommand,
     LogParseError,
+    from_slack,
     local_today,
     occurred_at,
     parse_log,
@@ -204,6 +205,12 @@ def test_time_zone_edge_at_midnight() -> None:
     assert occurred_at(FRI, now, PARIS) == datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
 
 
+def test_slack_escaped_text_reads_as_typed() -> None:
+    line = from_slack("O'Reilly &amp; Sons email x &lt;y&gt; <@U1|jo> <#C0AB12|renewal> <#C0AB13> +")
+    assert line == "O'Reilly & Sons email x <y> <@U1|jo> #renewal <#C0AB13> +"
+    assert parse(line) == cmd("O'Reilly & Sons", "email", FRI, "x <y> <@U1|jo> <#C0AB13>", ("renewal",), 1)
+
+
 def test_form_tags() -> None:
     assert parse_tags("#Renewal, pricing  exec,#renewal") == ("renewal", "pricing", "exec")
     assert parse_tags("") == ()
@@ -242,7 +249,7 @@ def test_form_tags() -> None:
 )
 def test_arbitrary_text_only_ever_raises_the_parse_error(text: str, today: date) -> None:
     try:
-        result = parse(text, today)
+        result = parse(from_slack(text), today)
     except LogParseError as exc:
         assert exc.message
         return

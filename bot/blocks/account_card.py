@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.account_view import AccountCard
+from bot.action_ids import ActionId
 from bot.blocks.log_confirmation import SENTIMENT_EMOJI, local_day, mrkdwn_escape
 from bot.log_grammar import TYPE_LABELS
 from bot.money import format_cents
@@ -34,8 +35,10 @@ def account_card_blocks(
     tz: ZoneInfo,
     today: date,
     extra_blocks: list[dict[str, Any]] | None = None,
+    shareable: bool = True,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks). `today` is the reader's local date."""
+    """(fallback text, blocks). `today` is the reader's local date. `shareable`
+    adds the Share button (ephemeral cards); a shared copy has none."""
     esc = card.open_escalations
     fields = [
         {"type": "mrkdwn", "text": f"*ARR*\n{format_cents(card.arr_cents)}"},
@@ -70,6 +73,21 @@ def account_card_blocks(
         )
     else:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*No touchpoints yet.*"}})
+    if shareable:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "account_card_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ActionId.ACCOUNT_SHARE,
+                        "text": {"type": "plain_text", "text": "Share in channel"},
+                        "value": str(card.id),
+                    }
+                ],
+            }
+        )
     text = (
         f"{card.name}: ARR {format_cents(card.arr_cents)}, renewal {renewal_text(card.renewal_date, today)}, "
         f"{esc} open escalation{'s' if esc != 1 else ''}"

@@ -4,6 +4,7 @@ and the "which account?" question when a name matches several."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,9 +19,17 @@ SENTIMENT_EMOJI = {1: ":large_green_circle:", 0: ":white_circle:", -1: ":red_cir
 MAX_PICK_BUTTONS = 5
 
 
+_SLACK_TOKEN = re.compile(r"(<(?:[@#!][^<>\s]+|https?://[^<>\s]+(?:\|[^<>]*)?)>)")
+
+
 def mrkdwn_escape(text: str) -> str:
-    """Slack's three control characters, so names and notes show as typed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters, so names and notes show as typed;
+    mentions and links the user put in a note (`<@U123>`, `<https://…|x>`) stay live."""
+    parts = _SLACK_TOKEN.split(text)
+    return "".join(
+        part if i % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for i, part in enumerate(parts)
+    )
 
 
 def local_day(when: datetime, tz: ZoneInfo) -> str:
@@ -94,3 +103,21 @@ def account_choice(
         {"type": "actions", "block_id": "log_pick", "elements": buttons},
     ]
     return text, blocks
+
+
+def account_card_choice(typed: str, candidates: tuple[AccountRef, ...]) -> tuple[str, list[dict[str, Any]]]:
+    """`/cs account` with several matches: one button per candidate opens its card."""
+    text = f"“{typed}” matches {len(candidates)} accounts. Which one?"
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{ActionId.ACCOUNT_PICK}_{i}",
+            "text": {"type": "plain_text", "text": ref.name[:75]},
+            "value": str(ref.id),
+        }
+        for i, ref in enumerate(candidates[:MAX_PICK_BUTTONS])
+    ]
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn_escape(text)}},
+        {"type": "actions", "block_id": "account_pick", "elements": buttons},
+    ]
