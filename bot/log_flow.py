@@ -39,6 +39,7 @@ from bot.touchpoints import Recorded, TouchpointDraft, record_once
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
+MAX_BUTTON_VALUE = 2000  # Slack's limit for a button's value
 
 
 @dataclass
@@ -111,6 +112,11 @@ def log_line(deps: Deps, user_id: str, text: str, *, request_key: str | None) ->
             "k": key,
         }
         choice_text, blocks = account_choice(cmd.account_text, match.candidates, payload)
+        if any(len(b.get("value", "")) > MAX_BUTTON_VALUE for b in blocks[-1]["elements"]):
+            raise BadInput(
+                f"“{cmd.account_text}” matches {len(match.candidates)} accounts, and the note is too long "
+                "for me to ask which one here. Type the account's full name, or use the form (`/cs log`)."
+            )
         return Answer(text=choice_text, blocks=blocks)
     rec = record_once(
         deps.engine,
@@ -340,7 +346,7 @@ def record_form_entry(deps: Deps, user_id: str, entry: FormEntry, *, view_id: st
 
 def shortcut_prefill(deps: Deps, channel_id: str, message: dict[str, Any]) -> tuple[str, str | None]:
     """(note text, permalink) for the "Log as touchpoint" shortcut."""
-    note = (message.get("text") or "").strip()
+    note = from_slack(message.get("text") or "").strip()
     permalink = None
     ts = message.get("ts")
     if channel_id and ts:

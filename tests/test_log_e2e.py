@@ -236,7 +236,11 @@ def test_log_without_arguments_opens_the_form_and_its_submission_writes_the_row(
         CallbackId.LOG_MODAL, values, private_metadata=view["private_metadata"], view_id="VLOG1"
     )
     assert done.status_code == 200 and done.text == ""
-    assert bot.fake.wait_for(lambda: bot.fake.calls_to("chat.postEphemeral"))
+    # A double click on Log submits the same view again: still one touchpoint.
+    bot.send.view_submission(
+        CallbackId.LOG_MODAL, values, private_metadata=view["private_metadata"], view_id="VLOG1"
+    )
+    assert bot.fake.wait_for(lambda: len(bot.fake.calls_to("chat.postEphemeral")) == 2)
     rows = _touchpoints(bot)
     assert len(rows) == 1
     tp = rows[0]
@@ -277,6 +281,7 @@ def test_message_shortcut_prefills_the_form_and_keeps_the_permalink(bot: Bot) ->
         },
     )
     assert response.status_code == 200
+    assert bot.fake.wait_for(lambda: bot.fake.calls_to("views.open"))
     opened = bot.fake.calls_to("views.open")
     assert len(opened) == 1
     view = opened[0].args["view"]
@@ -418,3 +423,12 @@ def test_dates_are_the_users_own_at_midnight(bot: Bot) -> None:
         ("UCSM1", ids["Initech"]),
     ]
     assert rows[1].occurred_at == bot.clock.now()
+
+
+def test_ambiguous_name_with_a_note_too_long_for_a_button_says_so(bot: Bot) -> None:
+    _seed(bot)
+    tags = " ".join(f"#{i}{'t' * 38}" for i in range(10))
+    answer = bot.send.command("log acme call " + '"' * 900 + " " + tags).json()
+    assert "matches 2 accounts, and the note is too long" in answer["text"]
+    assert "blocks" not in answer or all(b["type"] != "actions" for b in answer["blocks"])
+    assert _touchpoints(bot, live_only=False) == []
