@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.account_view import card_sections, load_account_card
+from bot.action_ids import ActionId
 from bot.blocks.account_card import account_card_blocks
 from bot.blocks.log_confirmation import account_card_choice, account_choice, log_confirmation, mrkdwn_escape
 from bot.blocks.log_modal import (
@@ -249,8 +250,6 @@ def _selected(values: dict[str, Any], block: str, action: str) -> dict[str, Any]
 
 def read_log_form(deps: Deps, user_id: str, view: dict[str, Any]) -> FormEntry | dict[str, str]:
     """The submitted form as an entry to record, or {block_id: error} to show inline."""
-    from bot.action_ids import ActionId
-
     values = (view.get("state") or {}).get("values") or {}
     errors: dict[str, str] = {}
     tz, today = user_today(deps, user_id)
