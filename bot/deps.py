@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.escalation_policy import EscalationPolicy
 from bot.matching import AccountIndex
 from bot.settings import Settings
+from bot.users import UserDirectory, slack_fetch
 
 
 @dataclass
@@ -33,6 +34,12 @@ class Deps:
     on_outbox_written: Callable[[], None] | None = None
     # The escalation policy (defaults + CSBOT_ESCALATION_POLICY), validated at start-up.
     escalation_policy: EscalationPolicy | None = None
+    # People's Slack time zones, cached (issue 4); built from `client` when not given.
+    users: UserDirectory | None = None
+
+    def __post_init__(self) -> None:
+        if self.users is None:
+            self.users = UserDirectory(slack_fetch(self.client), self.settings.zone)
 
     def wake_outbox(self) -> None:
         self.outbox_wakeup.set()

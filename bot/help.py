@@ -86,3 +86,29 @@ DETAILS.update(
         "someone (directors and admins; only an admin makes an admin). `/cs team list` — who is who.",
     }
 )
+
+# --- issue 4: /cs help log ---------------------------------------------------------
+DETAILS["log"] = "\n".join(
+    [
+        "*`/cs log <account> <type> [date] <note...> [#tag ...] [+|-|~]`* — log a touchpoint",
+        "• *account*: the name as in csbot, several words are fine; a prefix or a near miss works too "
+        "(if it fits several accounts I ask which one).",
+        "• *type*: call, meeting, email, qbr, ebr, exec-sponsor, onboarding, training, nps-followup, "
+        "escalation-review, renewal-discussion, other (aliases: phone, mtg, mail, exec, kickoff, nps, "
+        "renewal, …).",
+        "• *date* (optional, default today, in your Slack time zone, never in the future): "
+        "`today`, `yesterday`, a weekday (`tue` = the most recent Tuesday; today's own name means today), "
+        "`2026-11-20`, `11/20`, `3d` (3 days ago).",
+        "• *note*: what happened. *#tags* anywhere in the note. *sentiment* last: "
+        "`+` positive, `~` neutral (default), `-` negative.",
+        "",
+        "*Examples*",
+        "`/cs log Acme call talked through the renewal quote #renewal +`",
+        "`/cs log Globex Health qbr yesterday adoption down in EMEA, exec asked for a plan #adoption -`",
+        "`/cs log initech email 11/18 sent the onboarding checklist ~`",
+        "",
+        "`/cs log` with nothing after it opens a form. On any message, *More actions → Log as touchpoint* "
+        "opens the same form with the message and its link filled in. Every log answers with an Undo "
+        "button (10 minutes).",
+    ]
+)

@@ -68,6 +68,7 @@ class AccountIndex:
         self._by_norm: dict[str, list[AccountRef]] = {}
         self._norm_sorted: list[str] = []
         self._refs: list[AccountRef] = []
+        self._by_id: dict[int, AccountRef] = {}
 
     def invalidate(self) -> None:
         with self._lock:
@@ -101,6 +102,7 @@ class AccountIndex:
         self._by_norm = by_norm
         self._norm_sorted = sorted(by_norm)
         self._refs = refs
+        self._by_id = {r.id: r for r in refs}
 
     def all(self) -> list[AccountRef]:
         self._ensure_fresh()
@@ -157,3 +159,40 @@ class AccountIndex:
             for ref in self._by_norm[key]:
                 out.append((ref, float(score)))
         return out[:limit]
+
+    # --- issue 4: the /cs log grammar and the account picker -------------------
+
+    def has_name(self, text: str) -> bool:
+        """True when `text` names an account as typed (case and punctuation aside)."""
+        self._ensure_fresh()
+        return text in self._by_name or normalize(text) in self._by_norm
+
+    def get(self, account_id: int) -> AccountRef | None:
+        self._ensure_fresh()
+        return self._by_id.get(account_id)
+
+    def search(self, query: str, limit: int = 20) -> list[AccountRef]:
+        """Names for a picker as the user types: prefix matches first (alphabetical),
+        then fuzzy ones; with no query, the first names alphabetically."""
+        import bisect
+
+        self._ensure_fresh()
+        norm = normalize(query)
+        found: list[AccountRef] = []
+        seen: set[int] = set()
+
+        def add(refs: list[AccountRef]) -> None:
+            for ref in refs:
+                if ref.id not in seen and len(found) < limit:
+                    seen.add(ref.id)
+                    found.append(ref)
+
+        start = bisect.bisect_left(self._norm_sorted, norm)
+        for key in self._norm_sorted[start:]:
+            if len(found) >= limit or not key.startswith(norm):
+                break
+            add(self._by_norm[key])
+        if norm and len(found) < limit:
+            for ref, _score in self.closest(norm, limit=limit):
+                add([ref])
+        return found

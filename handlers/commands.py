@@ -275,3 +275,28 @@ def _subscriptions(request: CommandRequest, deps: Deps) -> Reply:
 add_subcommand("subscribe", _subscribe)
 add_subcommand("unsubscribe", _unsubscribe)
 add_subcommand("subscriptions", _subscriptions)
+# issue 4: /cs log and /cs account (the flow lives in bot/log_flow.py)
+# =============================================================================
+
+
+def _log(request: CommandRequest, deps: Deps) -> Reply | None:
+    from bot.log_flow import log_line, open_log_modal
+
+    if not request.args:
+        if not request.trigger_id:
+            return Reply(text="I could not open the form here. Type the whole line instead.")
+        open_log_modal(deps, request.trigger_id, request.user_id, channel_id=request.channel_id)
+        return None
+    answer = log_line(deps, request.user_id, request.args, request_key=request.trigger_id)
+    return Reply(text=answer.text, blocks=answer.blocks)
+
+
+def _account(request: CommandRequest, deps: Deps) -> Reply:
+    from bot.log_flow import account_card_answer
+
+    answer = account_card_answer(deps, request.user_id, request.args)
+    return Reply(text=answer.text, blocks=answer.blocks)
+
+
+add_subcommand("log", _log)
+add_subcommand("account", _account)

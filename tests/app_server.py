@@ -13,7 +13,10 @@ from starlette.applications import Starlette
 
 class AppServer:
     def __init__(self, asgi: Starlette) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections
+        # only when the listening socket says it is TCP. With proto 0, every
+        # response waits ~40 ms (Nagle against the client's delayed ACK).
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(128)

@@ -1,0 +1,74 @@
+"""SQLite writers queue in-process (models.db._SqliteWriterQueue): every way a
+transaction can end hands the queue back, and waiting writers all get through."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from models.db import make_engine, session_scope
+from models.migrate import upgrade
+from models.tables import Account
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _account(name: str) -> Account:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    return Account(name=name, arr_cents=1, created_at=now, updated_at=now)
+
+
+def test_every_ending_hands_the_queue_back(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    queue = sqlite_engine.dialect._csbot_writer_queue
+    with session_scope(sqlite_engine) as s:
+        s.add(_account("A"))
+    assert queue.is_free()
+    with pytest.raises(IntegrityError), session_scope(sqlite_engine) as s:
+        s.add(_account("A"))
+        s.flush()
+    assert queue.is_free()
+    with pytest.raises(RuntimeError), session_scope(sqlite_engine) as s:
+        s.exec(select(Account)).all()
+        raise RuntimeError("boom")
+    assert queue.is_free()
+    with sqlite_engine.connect() as conn:  # closed without commit: the pool rolls back
+        conn.execute(text("SELECT 1"))
+        assert not queue.is_free()
+    assert queue.is_free()
+
+
+def test_concurrent_writers_all_commit(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        try:
+            start.wait()
+            for k in range(20):
+                with session_scope(sqlite_engine) as s:
+                    s.add(_account(f"acct-{i}-{k}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_scope(sqlite_engine) as s:
+        assert len(s.exec(select(Account)).all()) == 160
+    assert sqlite_engine.dialect._csbot_writer_queue.is_free()
