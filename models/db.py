@@ -3,7 +3,6 @@ work, opened by the caller (SQLModel's recommendation)."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,7 +62,10 @@ class _SqliteWriterQueue:
     at most `wait_seconds`, after which it falls back to SQLite's own waiting."""
 
     def __init__(self, engine: Engine, wait_seconds: float = 30.0) -> None:
-        self._lock = threading.RLock()
+        # A plain Lock, not an RLock: a transaction may end on another thread than
+        # it began on, and only a Lock can be released from any thread.
+        self._lock = threading.Lock()
+        self._held_lock = threading.Lock()
         self._held: set[int] = set()
         self._wait = wait_seconds
         dialect = engine.dialect
@@ -88,23 +90,16 @@ class _SqliteWriterQueue:
 
     def is_free(self) -> bool:
         """True when no transaction holds the queue (tests check it is always handed back)."""
-        result: list[bool] = []
-
-        def probe() -> None:
-            got = self._lock.acquire(blocking=False)
-            if got:
-                self._lock.release()
-            result.append(got)
-
-        t = threading.Thread(target=probe)
-        t.start()
-        t.join()
-        return result[0] and not self._held
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._lock.release()
+        return not self._held
 
     def _on_begin(self, conn: Any) -> None:
         raw = conn.connection.dbapi_connection
         if self._lock.acquire(timeout=self._wait):
-            self._held.add(id(raw))
+            with self._held_lock:
+                self._held.add(id(raw))
         try:
             _sqlite_on_begin(conn)
         except BaseException:
@@ -113,11 +108,11 @@ class _SqliteWriterQueue:
 
     def _release(self, conn: Any) -> None:
         raw = getattr(conn, "dbapi_connection", conn)  # SQLAlchemy passes its pool proxy
-        if id(raw) in self._held:
+        with self._held_lock:
+            if id(raw) not in self._held:
+                return
             self._held.discard(id(raw))
-            # Finished on another thread than it began: nothing this thread can hand over.
-            with contextlib.suppress(RuntimeError):
-                self._lock.release()
+        self._lock.release()
 
 
 def _is_memory(dbapi_connection: Any) -> bool:

@@ -72,3 +72,31 @@ def test_concurrent_writers_all_commit(sqlite_engine) -> None:  # type: ignore[n
     with session_scope(sqlite_engine) as s:
         assert len(s.exec(select(Account)).all()) == 160
     assert sqlite_engine.dialect._csbot_writer_queue.is_free()
+
+
+def test_a_transaction_ended_on_another_thread_hands_the_queue_back(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    """A session begun on one thread and committed on another (e.g. work handed to
+    an executor) must not leave the queue held: other writers would stall."""
+    from models.db import Session
+
+    session = Session(sqlite_engine)
+    session.add(_account("started-here"))
+    session.flush()  # begins the transaction on this thread
+    queue = sqlite_engine.dialect._csbot_writer_queue
+    assert not queue.is_free()
+    finisher = threading.Thread(target=session.commit)
+    finisher.start()
+    finisher.join()
+    session.close()
+    assert queue.is_free()
+    done = threading.Event()
+
+    def other_writer() -> None:
+        with session_scope(sqlite_engine) as s:
+            s.add(_account("other-thread"))
+        done.set()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    writer.join(timeout=5)
+    assert done.is_set(), "a later writer was blocked by a queue that was never handed back"
