@@ -14,6 +14,7 @@ def register(app: App, deps: Deps) -> None:
     """Feature issues add their listeners here."""
     register_escalation_views(app, deps)
     register_log(app, deps)
+    register_alert_escalation_view(app, deps)
 
 
 # =============================================================================
@@ -88,5 +89,41 @@ def register_log(app: App, deps: Deps) -> None:
                 record_form_entry(deps, user_id, entry, view_id=view.get("id", ""))
             except Exception:
                 log.exception("could not record the log form of %s", user_id)
+
+        deps.executor.submit(work)
+
+
+# =============================================================================
+# At-risk alert -> Open escalation (issue 7 x issue 6): the form's submission runs
+# the escalate flow. Invalid input is shown on the form and nothing is written.
+# =============================================================================
+
+
+def register_alert_escalation_view(app: App, deps: Deps) -> None:
+    import logging
+
+    from bot.alert_actions import confirm_escalation_opened, read_escalation_form, submit_escalation_form
+
+    log = logging.getLogger(__name__)
+
+    @app.view(CallbackId.ESC_OPEN_MODAL)
+    def on_open_escalation(ack: Ack, body: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        form = read_escalation_form(body["view"])
+        if isinstance(form, dict):
+            ack(response_action="errors", errors=form)
+            return
+        opened = submit_escalation_form(deps, user_id, form)
+        if isinstance(opened, dict):
+            ack(response_action="errors", errors=opened)
+            return
+        ack()  # closes the form; the opener's confirmation follows off the request thread
+        channel_id = form.channel_id
+
+        def work() -> None:
+            try:
+                confirm_escalation_opened(deps, user_id, opened, channel_id)
+            except Exception:
+                log.exception("could not confirm escalation #%s to %s", opened.escalation_id, user_id)
 
         deps.executor.submit(work)
