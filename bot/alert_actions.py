@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from bot.action_ids import ActionId
 from bot.alerts import account_from_button
@@ -29,7 +31,7 @@ from bot.log_flow import open_log_modal
 from bot.matching import AccountRef
 from bot.outbox import enqueue
 from models.db import session_scope
-from models.tables import Account
+from models.tables import Account, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +60,14 @@ def open_log_for_alert(
 def open_escalation_form(
     deps: Deps, trigger_id: str, user_id: str, value: str, channel_id: str | None
 ) -> dict[str, Any]:
-    """The Open escalation form for the alert's account, owner preset to its CSM."""
+    """The Open escalation form for the alert's account, owner preset to its CSM.
+    (`channel_id` is unused: the opener's confirmation goes by DM, with a link.)"""
     with session_scope(deps.engine) as session:
         account = account_from_button(session, value)
         account_id, name, csm = account.id or 0, account.name, account.csm_slack_id
     policy = _policy(deps)
     slas = {sev: policy.sla[sev].describe() for sev in SEVERITIES}
-    view = open_escalation_modal(account_id, name, csm=csm, slas=slas, channel_id=channel_id or None)
+    view = open_escalation_modal(account_id, name, csm=csm, slas=slas)
     response = deps.client.views_open(trigger_id=trigger_id, view=view)
     return response.get("view") or view
 
@@ -75,7 +78,6 @@ class EscalationForm:
     severity: str
     owner: str | None  # None: the account's CSM
     summary: str
-    channel_id: str | None  # where the button was clicked (the confirmation goes there)
 
 
 def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
@@ -106,14 +108,23 @@ def read_escalation_form(view: dict[str, Any]) -> EscalationForm | dict[str, str
         errors[OPEN_SUMMARY_BLOCK] = f"Keep the summary under {MAX_SUMMARY} characters."
     if errors:
         return errors
-    return EscalationForm(account_id, severity, owner, summary, meta.get("channel") or None)
+    return EscalationForm(account_id, severity, owner, summary)
 
 
-def submit_escalation_form(deps: Deps, user_id: str, form: EscalationForm) -> Opened | dict[str, str]:
-    """Open the escalation the form describes (one transaction, Outbox rows
-    included), or return the errors to show; on errors nothing is written."""
+def submit_escalation_form(
+    deps: Deps, user_id: str, form: EscalationForm, *, view_id: str
+) -> Opened | dict[str, str] | None:
+    """Open the escalation the form describes and queue the opener's confirmation
+    (by DM), all in one transaction; or return the errors to show (nothing written).
+
+    The confirmation's Outbox key names the view, so the same form submitted twice
+    (a double click) opens one escalation: the second returns None. Its unique key
+    also settles two submissions racing on PostgreSQL: one of them rolls back."""
+    claim = f"esc-form:{view_id or uuid.uuid4().hex}:opened"
     try:
         with session_scope(deps.engine) as session:
+            if session.exec(select(Outbox.id).where(Outbox.key == claim)).first() is not None:
+                return None
             account = session.get(Account, form.account_id)
             owner = form.owner or (account.csm_slack_id if account is not None else None)
             if account is not None and not owner:
@@ -131,33 +142,28 @@ def submit_escalation_form(deps: Deps, user_id: str, form: EscalationForm) -> Op
                 channel=deps.settings.escalation_channel,
                 policy=_policy(deps),
             )
+            text = opened_confirmation(
+                opened.escalation_id,
+                opened.severity,
+                opened.account_name,
+                opened.owner,
+                opened.channel,
+                opened.sla,
+            )
+            text += " <{permalink}|Open it>"
+            enqueue(
+                session,
+                deps.clock,
+                key=claim,
+                text=text,
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+                dm_user=user_id,
+                permalink_of=f"esc:{opened.escalation_id}:parent",
+            )
     except CsbotError as exc:
         return {OPEN_SUMMARY_BLOCK: exc.message[:500]}
+    except IntegrityError:
+        log.info("escalation form %s submitted twice at once; opened once", view_id)
+        return None
     deps.wake_outbox()
     return opened
-
-
-def confirm_escalation_opened(deps: Deps, user_id: str, opened: Opened, channel_id: str | None) -> None:
-    """Tell the opener, as `/cs escalate` does: ephemeral where they clicked,
-    else (or if that fails) by DM through the Outbox."""
-    text = opened_confirmation(
-        opened.escalation_id, opened.severity, opened.account_name, opened.owner, opened.channel, opened.sla
-    )
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    if channel_id:
-        try:
-            deps.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=blocks)
-            return
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            log.info("confirmation not shown in %s (%s); sending it by DM", channel_id, error)
-    with session_scope(deps.engine) as session:
-        enqueue(
-            session,
-            deps.clock,
-            key=f"esc:{opened.escalation_id}:opened-confirm",
-            text=text,
-            blocks=blocks,
-            dm_user=user_id,
-        )
-    deps.wake_outbox()

@@ -100,30 +100,16 @@ def register_log(app: App, deps: Deps) -> None:
 
 
 def register_alert_escalation_view(app: App, deps: Deps) -> None:
-    import logging
-
-    from bot.alert_actions import confirm_escalation_opened, read_escalation_form, submit_escalation_form
-
-    log = logging.getLogger(__name__)
+    from bot.alert_actions import read_escalation_form, submit_escalation_form
 
     @app.view(CallbackId.ESC_OPEN_MODAL)
     def on_open_escalation(ack: Ack, body: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
         form = read_escalation_form(body["view"])
         if isinstance(form, dict):
             ack(response_action="errors", errors=form)
             return
-        opened = submit_escalation_form(deps, user_id, form)
+        opened = submit_escalation_form(deps, body["user"]["id"], form, view_id=body["view"].get("id", ""))
         if isinstance(opened, dict):
             ack(response_action="errors", errors=opened)
             return
-        ack()  # closes the form; the opener's confirmation follows off the request thread
-        channel_id = form.channel_id
-
-        def work() -> None:
-            try:
-                confirm_escalation_opened(deps, user_id, opened, channel_id)
-            except Exception:
-                log.exception("could not confirm escalation #%s to %s", opened.escalation_id, user_id)
-
-        deps.executor.submit(work)
+        ack()  # closes the form; the parent message, the pages and the opener's DM go out via the Outbox

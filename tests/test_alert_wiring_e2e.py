@@ -17,7 +17,7 @@ from bot.blocks.escalation import OPEN_OWNER_BLOCK, OPEN_SEVERITY_BLOCK, OPEN_SU
 from bot.blocks.log_modal import B_ACCOUNT, B_DATE, B_NOTE, B_SENTIMENT, B_TAGS, B_TYPE
 from models.db import session_scope
 from models.tables import Account, AuditLog, Escalation, EscalationEvent, Outbox, Touchpoint
-from tests.escalation_helpers import dms, field_value, flush, parent, thread_replies
+from tests.escalation_helpers import dms, field_value, flush, parent, parents, thread_replies
 from tests.harness import Bot
 from tests.test_health_job import portfolio, run_and_deliver, subscribe
 
@@ -150,6 +150,18 @@ def test_log_touchpoint_for_an_account_that_is_gone_says_so_and_opens_nothing(bo
     assert bot.fake.calls_to("views.open") == []
 
 
+def test_a_form_slack_will_not_open_gets_a_sentence(bot: Bot) -> None:
+    ids = portfolio(bot)
+    alert = posted_alert(bot)
+    bot.fake.fail("views.open", error="expired_trigger_id")
+    click(bot, alert, button(alert, ids["Acme"], ActionId.ALERT_OPEN_ESCALATION))
+    assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
+    answer = bot.fake.responses[0].body
+    assert answer["text"] == "Sorry, I could not open the form. Please click the button again."
+    assert answer["response_type"] == "ephemeral"
+    assert count(bot, Escalation) == 1  # only portfolio()'s own
+
+
 # --- Open escalation ------------------------------------------------------------------
 
 
@@ -220,12 +232,46 @@ def test_open_escalation_opens_the_form_and_submitting_runs_the_escalate_flow(bo
     (page,) = dms(bot, "UCSM1")
     assert page.startswith(":rotating_light: You were paged: SEV1 escalation for *Acme*")
 
-    assert bot.fake.wait_for(lambda: bot.fake.calls_to("chat.postEphemeral"))
-    confirmation = bot.fake.calls_to("chat.postEphemeral")[0].args
-    assert (confirmation["channel"], confirmation["user"]) == (ALERTS, "UCSM2")
-    assert confirmation["text"].startswith(
-        f":rotating_light: Escalation #{esc_id} opened: SEV1 for *Acme*, owner <@UCSM1>."
+    # The opener is told by DM, with a link to the parent message.
+    (confirmation,) = dms(bot, "UCSM2")
+    (link,) = [
+        c.response["permalink"]
+        for c in bot.fake.calls_to("chat.getPermalink")
+        if c.args["message_ts"] == msg["ts"]
+    ]
+    assert confirmation == (
+        f":rotating_light: Escalation #{esc_id} opened: SEV1 for *Acme*, owner <@UCSM1>. It is posted in "
+        "<#CESC>; the owner is paged in its thread and by DM, and must acknowledge within 15 min. "
+        f"<{link}|Open it>"
     )
+
+
+def test_the_same_form_submitted_twice_opens_one_escalation(bot: Bot) -> None:
+    ids = portfolio(bot)
+    alert = posted_alert(bot)
+    click(bot, alert, button(alert, ids["Acme"], ActionId.ALERT_OPEN_ESCALATION))
+    meta = opened_view(bot)["private_metadata"]
+    for _ in range(2):  # a double click on Open escalation
+        done = bot.send.view_submission(
+            CallbackId.ESC_OPEN_MODAL,
+            escalation_values("sev2"),
+            user_id="UCSM2",
+            private_metadata=meta,
+            view_id="VTWICE",
+        )
+        assert done.status_code == 200 and done.text == ""
+    with session_scope(bot.engine) as s:
+        assert len(s.exec(select(Escalation).where(Escalation.account_id == ids["Acme"])).all()) == 1
+    flush(bot)
+    assert len(parents(bot)) == 1
+    assert len(dms(bot, "UCSM1")) == 1  # the owner is paged once
+    assert len(dms(bot, "UCSM2")) == 1  # the opener is told once
+    # Another form (another view) is another escalation.
+    bot.send.view_submission(
+        CallbackId.ESC_OPEN_MODAL, escalation_values("sev3"), private_metadata=meta, view_id="VOTHER"
+    )
+    flush(bot)
+    assert len(parents(bot)) == 2
 
 
 def test_open_escalation_owner_left_empty_defaults_to_the_csm_and_another_owner_is_paged(bot: Bot) -> None:
@@ -233,11 +279,16 @@ def test_open_escalation_owner_left_empty_defaults_to_the_csm_and_another_owner_
     alert = posted_alert(bot)
     click(bot, alert, button(alert, ids["Initech"], ActionId.ALERT_OPEN_ESCALATION))
     meta = opened_view(bot)["private_metadata"]
-    bot.send.view_submission(CallbackId.ESC_OPEN_MODAL, escalation_values("sev3"), private_metadata=meta)
+    bot.send.view_submission(
+        CallbackId.ESC_OPEN_MODAL, escalation_values("sev3"), private_metadata=meta, view_id="VINITECH"
+    )
     click(bot, alert, button(alert, ids["Acme"], ActionId.ALERT_OPEN_ESCALATION))
     meta = opened_view(bot, 2)["private_metadata"]
     bot.send.view_submission(
-        CallbackId.ESC_OPEN_MODAL, escalation_values("sev2", owner="UCSM2"), private_metadata=meta
+        CallbackId.ESC_OPEN_MODAL,
+        escalation_values("sev2", owner="UCSM2"),
+        private_metadata=meta,
+        view_id="VACME",
     )
     with session_scope(bot.engine) as s:
         opened = s.exec(
@@ -296,7 +347,7 @@ def test_invalid_escalation_form_shows_errors_and_writes_nothing(bot: Bot) -> No
     _nothing_written(bot)
     flush(bot)
     assert bot.fake.messages_in("CESC") == []
-    assert bot.fake.calls_to("chat.postEphemeral") == []
+    assert dms(bot, "UCSM1") == []
 
 
 def test_open_escalation_without_an_escalations_channel_says_so_on_the_form(bot: Bot) -> None:

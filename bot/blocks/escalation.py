@@ -259,7 +259,6 @@ def open_escalation_modal(
     *,
     csm: str | None,
     slas: dict[str, str],
-    channel_id: str | None = None,
 ) -> dict[str, Any]:
     """The form behind an alert's Open escalation button: severity (with its SLA),
     owner (the account's CSM unless changed) and summary. Submitting it opens the
@@ -286,7 +285,7 @@ def open_escalation_modal(
     return {
         "type": "modal",
         "callback_id": CallbackId.ESC_OPEN_MODAL,
-        "private_metadata": json.dumps({"account_id": account_id, "channel": channel_id}),
+        "private_metadata": json.dumps({"account_id": account_id}),
         "title": {"type": "plain_text", "text": "Open escalation"},
         "submit": {"type": "plain_text", "text": "Open escalation"},
         "close": {"type": "plain_text", "text": "Cancel"},
