@@ -368,16 +368,16 @@ def test_open_escalation_without_an_escalations_channel_says_so_on_the_form(bot:
 
 
 def test_account_card_shows_score_band_trend_and_reasons(bot: Bot) -> None:
-    ids = portfolio(bot)
+    portfolio(bot)
     bot.deps.accounts.invalidate()
     run_and_deliver(bot)  # yesterday's snapshot, for the trend
     bot.clock.advance(days=1)
     card = bot.send.command("account Acme").json()
     blocks = card["blocks"]
     assert blocks[0]["text"]["text"] == "Acme"
-    health = [b for b in blocks if b.get("block_id") == "health"]
-    assert len(health) == 1
-    text = health[0]["text"]["text"]
+    assert blocks[1].get("block_id") == "health"  # right after the header
+    assert [b.get("block_id") for b in blocks].count("health") == 1
+    text = blocks[1]["text"]["text"]
     lines = text.split("\n")
     assert lines[0] == "*Health:* :red_circle: *27* (red) · :warning: *at risk*"
     assert lines[1].startswith("30-day trend ") and "→ 0 since 11-20 (27 → 27)" in lines[1]
@@ -388,7 +388,12 @@ def test_account_card_shows_score_band_trend_and_reasons(bot: Bot) -> None:
     hooli = bot.send.command("account Hooli").json()["blocks"]
     (section,) = [b for b in hooli if b.get("block_id") == "health"]
     assert section["text"]["text"].startswith("*Health:* :large_green_circle: *100* (green)\n")
-    assert ids["Hooli"]
+    # The card reads the data as it stands: a touchpoint logged now shows at once.
+    assert bot.send.command("log Acme call Renewal plan agreed +").status_code == 200
+    blocks = bot.send.command("account Acme").json()["blocks"]
+    lines = blocks[1]["text"]["text"].split("\n")
+    assert not lines[0].startswith("*Health:* :red_circle: *27*")
+    assert "• no touchpoint in 61 days" not in lines
 
 
 def test_health_section_is_shown_once_however_many_apps_were_built(bot: Bot) -> None:
