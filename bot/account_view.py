@@ -3,7 +3,7 @@ its open escalations count, then its last touchpoints)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -94,5 +94,9 @@ def add_card_section(fn: CardSection) -> None:
         CARD_SECTIONS.append(fn)
 
 
-def card_sections(session: Session, card: AccountCard, tz: ZoneInfo, today: date) -> list[dict[str, Any]]:
-    return [block for fn in CARD_SECTIONS for block in fn(session, card, tz, today)]
+def card_sections(
+    session: Session, card: AccountCard, tz: ZoneInfo, today: date, extra: Iterable[CardSection] = ()
+) -> list[dict[str, Any]]:
+    """The process-wide sections, then `extra` (an app's own, e.g. `Deps.card_sections`:
+    those that need the app's clock or settings and must not outlive the app)."""
+    return [block for fn in (*CARD_SECTIONS, *extra) for block in fn(session, card, tz, today)]

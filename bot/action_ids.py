@@ -31,6 +31,10 @@ class ActionId(StrEnum):
     ALERT_LOG_TOUCHPOINT = "alert_log_touchpoint"
     ALERT_SNOOZE = "alert_snooze"
     ALERT_OPEN_ESCALATION = "alert_open_escalation"
+    # --- the "Open escalation" form opened from an at-risk alert ---
+    ESC_FORM_SEVERITY = "esc_form_severity"
+    ESC_FORM_OWNER = "esc_form_owner"
+    ESC_FORM_SUMMARY = "esc_form_summary"
 
 
 class CallbackId(StrEnum):
@@ -39,6 +43,7 @@ class CallbackId(StrEnum):
     # escalations (issue 6)
     ESC_RESOLVE_MODAL = "esc_resolve_modal"
     ESC_NOTE_MODAL = "esc_note_modal"
+    ESC_OPEN_MODAL = "esc_open_modal"  # "Open escalation" on an at-risk alert
     # --- issue 4 ---
     LOG_MODAL = "log_touchpoint"
     LOG_AS_TOUCHPOINT = "log_as_touchpoint"  # message shortcut (manifest.yml)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from bot.clock import Clock, SystemClock
 from bot.deps import Deps
 from bot.escalation_policy import load_policy
+from bot.health_card import add_health_to_card
 from bot.matching import AccountIndex
 from bot.redelivery import RedeliveryFilter
 from bot.scorecard import load_scorecard
@@ -50,7 +51,8 @@ def build_app(
 ) -> tuple[App, Deps]:
     # A bad policy file stops start-up with one line naming the key (SettingsError).
     escalation_policy = load_policy(settings.escalation_policy_path, settings.tz)
-    load_scorecard(settings.scorecard_path)  # a bad CSBOT_SCORECARD stops start-up (SettingsError)
+    # A bad CSBOT_SCORECARD stops start-up too.
+    scorecard = load_scorecard(settings.scorecard_path)
     client = client or build_client(settings)
     deps = Deps(
         settings=settings,
@@ -61,6 +63,10 @@ def build_app(
         ack_budget_seconds=ack_budget_seconds,
         escalation_policy=escalation_policy,
     )
+    # The card's health section uses this app's clock and scorecard: it lives on
+    # deps, not in the process-wide CARD_SECTIONS, so building apps again (tests,
+    # a restart) never adds it twice or leaves one bound to an old clock.
+    add_health_to_card(deps.card_sections, deps.clock, scorecard)
     signing_secret = settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
     app = App(
         client=client,

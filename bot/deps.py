@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
@@ -36,6 +37,10 @@ class Deps:
     escalation_policy: EscalationPolicy | None = None
     # People's Slack time zones, cached (issue 4); built from `client` when not given.
     users: UserDirectory | None = None
+    # Account card sections bound to this app (its clock, its scorecard), by name:
+    # `fn(session, card, tz, today) -> blocks`. Set once per build_app; adding a
+    # name again replaces it, so building several apps never shows a section twice.
+    card_sections: dict[str, Callable[..., list[dict[str, Any]]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.users is None:

@@ -192,7 +192,9 @@ def card_for(
     tz, today = user_today(deps, user_id)
     with session_scope(deps.engine) as session:
         card = load_account_card(session, account_id)
-        sections = card_sections(session, card, tz, today) + list(extra_blocks or [])
+        sections = card_sections(session, card, tz, today, deps.card_sections.values()) + list(
+            extra_blocks or []
+        )
     card_text, blocks = account_card_blocks(
         card, tz=tz, today=today, extra_blocks=sections, shareable=shareable
     )

@@ -131,8 +131,13 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
 
 
 def register_health_actions(app: App, deps: Deps) -> None:
-    from bot.alerts import account_from_button, snooze
+    import logging
+
+    from bot.alert_actions import open_escalation_form, open_log_for_alert
+    from bot.alerts import snooze
     from bot.errors import CsbotError as _CsbotError
+
+    log = logging.getLogger(__name__)
 
     def _answer(respond: Respond, text: str) -> None:
         # ephemeral to the clicker; the channel's alert message stays as it is
@@ -148,30 +153,34 @@ def register_health_actions(app: App, deps: Deps) -> None:
             text = exc.message
         _answer(respond, text)
 
-    # Lead, at merge: replace these two with issue 4's log modal (pre-set to the
-    # account) and a modal that runs issue 6's escalate flow. Until then they
-    # answer with the command that does the same, so the button is never dead.
+    # Log touchpoint -> issue 4's log form, the account chosen; Open escalation ->
+    # a form whose submission runs issue 6's escalate flow (handlers/views.py).
+    # Both open after the ack, within the trigger's 3 s; a stale button is answered.
+    def open_form(body: dict[str, Any], respond: Respond, opener: Any) -> None:
+        user_id = body["user"]["id"]
+        value = body["actions"][0].get("value", "")
+        channel_id = (body.get("channel") or {}).get("id")
+
+        def work() -> None:
+            try:
+                opener(deps, body["trigger_id"], user_id, value, channel_id)
+            except _CsbotError as exc:
+                _answer(respond, exc.message)
+            except Exception:
+                log.exception("could not open the form for %s", user_id)
+                _answer(respond, "Sorry, I could not open the form. Please click the button again.")
+
+        deps.executor.submit(work)
+
     @app.action(ActionId.ALERT_LOG_TOUCHPOINT)
     def on_alert_log(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        try:
-            with session_scope(deps.engine) as session:
-                name = account_from_button(session, body["actions"][0].get("value", "")).name
-        except _CsbotError as exc:
-            _answer(respond, exc.message)
-            return
-        _answer(respond, f"Log a touchpoint for *{name}*: `/cs log {name} call <note...>`")
+        open_form(body, respond, open_log_for_alert)
 
     @app.action(ActionId.ALERT_OPEN_ESCALATION)
     def on_alert_escalate(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        try:
-            with session_scope(deps.engine) as session:
-                name = account_from_button(session, body["actions"][0].get("value", "")).name
-        except _CsbotError as exc:
-            _answer(respond, exc.message)
-            return
-        _answer(respond, f"Open an escalation for *{name}*: `/cs escalate {name} sev2 <summary...>`")
+        open_form(body, respond, open_escalation_form)
 
 
 # =============================================================================

@@ -147,6 +147,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _escalate(request: CommandRequest, deps: Deps) -> Reply:
+    from bot.blocks.escalation import opened_confirmation
     from bot.errors import BadInput
     from bot.escalation_policy import load_policy
     from bot.escalations import open_escalation, parse_escalate
@@ -178,10 +179,8 @@ def _escalate(request: CommandRequest, deps: Deps) -> Reply:
             policy=policy,
         )
     deps.wake_outbox()
-    text = (
-        f":rotating_light: Escalation #{opened.escalation_id} opened: {opened.severity.upper()} for "
-        f"*{opened.account_name}*, owner <@{opened.owner}>. It is posted in <#{opened.channel}>; the owner "
-        f"is paged in its thread and by DM, and must acknowledge within {opened.sla}."
+    text = opened_confirmation(
+        opened.escalation_id, opened.severity, opened.account_name, opened.owner, opened.channel, opened.sla
     )
     return Reply(text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
 

@@ -14,6 +14,7 @@ def register(app: App, deps: Deps) -> None:
     """Feature issues add their listeners here."""
     register_escalation_views(app, deps)
     register_log(app, deps)
+    register_alert_escalation_view(app, deps)
 
 
 # =============================================================================
@@ -90,3 +91,25 @@ def register_log(app: App, deps: Deps) -> None:
                 log.exception("could not record the log form of %s", user_id)
 
         deps.executor.submit(work)
+
+
+# =============================================================================
+# At-risk alert -> Open escalation (issue 7 x issue 6): the form's submission runs
+# the escalate flow. Invalid input is shown on the form and nothing is written.
+# =============================================================================
+
+
+def register_alert_escalation_view(app: App, deps: Deps) -> None:
+    from bot.alert_actions import read_escalation_form, submit_escalation_form
+
+    @app.view(CallbackId.ESC_OPEN_MODAL)
+    def on_open_escalation(ack: Ack, body: dict[str, Any]) -> None:
+        form = read_escalation_form(body["view"])
+        if isinstance(form, dict):
+            ack(response_action="errors", errors=form)
+            return
+        opened = submit_escalation_form(deps, body["user"]["id"], form, view_id=body["view"].get("id", ""))
+        if isinstance(opened, dict):
+            ack(response_action="errors", errors=opened)
+            return
+        ack()  # closes the form; the parent message, the pages and the opener's DM go out via the Outbox

@@ -4,13 +4,14 @@ filters, and the alert buttons over signed HTTP."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot.action_ids import ActionId
+from bot.action_ids import ActionId, CallbackId
 from jobs.health import run_health
 from jobs.outbox import deliver_due
 from models.db import session_scope
@@ -355,17 +356,20 @@ def test_the_number_of_statements_does_not_grow_with_accounts(bot: Bot) -> None:
 
 def test_alert_buttons_answer_over_signed_http(bot: Bot) -> None:
     ids = portfolio(bot)
-    for action, expected in (
-        (ActionId.ALERT_LOG_TOUCHPOINT, "Log a touchpoint for *Acme*: `/cs log Acme call <note...>`"),
+    # Log touchpoint and Open escalation open their forms for the account
+    # (the flows are end to end in tests/test_alert_wiring_e2e.py).
+    for n, (action, callback) in enumerate(
         (
-            ActionId.ALERT_OPEN_ESCALATION,
-            "Open an escalation for *Acme*: `/cs escalate Acme sev2 <summary...>`",
+            (ActionId.ALERT_LOG_TOUCHPOINT, CallbackId.LOG_MODAL),
+            (ActionId.ALERT_OPEN_ESCALATION, CallbackId.ESC_OPEN_MODAL),
         ),
+        start=1,
     ):
-        before = len(bot.fake.responses)
         assert bot.send.block_action(action, value=str(ids["Acme"]), channel_id="CALERTS").status_code == 200
-        assert bot.fake.wait_for(lambda b=before: len(bot.fake.responses) == b + 1)
-        assert bot.fake.responses[-1].body["text"] == expected
+        assert bot.fake.wait_for(lambda n=n: len(bot.fake.calls_to("views.open")) == n)
+        view = bot.fake.calls_to("views.open")[-1].args["view"]
+        assert view["callback_id"] == callback and "Acme" in json.dumps(view["blocks"])
+    assert bot.fake.responses == []
     before = len(bot.fake.responses)
     bot.send.block_action(ActionId.ALERT_SNOOZE, value="999999", channel_id="CALERTS")
     assert bot.fake.wait_for(lambda: len(bot.fake.responses) == before + 1)

@@ -245,3 +245,97 @@ def escalation_list(title: str, rows: list[ListedEscalation], more: int = 0) -> 
     if more:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more."}]})
     return blocks
+
+
+# --- "Open escalation" from an at-risk alert: the form that runs the escalate flow ---
+
+OPEN_SEVERITY_BLOCK, OPEN_OWNER_BLOCK, OPEN_SUMMARY_BLOCK = "esc_severity", "esc_owner", "esc_summary"
+MAX_SUMMARY = 2900
+
+
+def open_escalation_modal(
+    account_id: int,
+    account_name: str,
+    *,
+    csm: str | None,
+    slas: dict[str, str],
+) -> dict[str, Any]:
+    """The form behind an alert's Open escalation button: severity (with its SLA),
+    owner (the account's CSM unless changed) and summary. Submitting it opens the
+    escalation exactly as `/cs escalate` does."""
+    severity_options = [
+        {
+            "text": {"type": "plain_text", "text": f"{sev.upper()} · acknowledge within {slas[sev]}"[:75]},
+            "value": sev,
+        }
+        for sev in slas
+    ]
+    owner_el: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": ActionId.ESC_FORM_OWNER,
+        "placeholder": {"type": "plain_text", "text": "Who owns it?"},
+    }
+    if csm:
+        owner_el["initial_user"] = csm
+    owner_hint = (
+        "The account's CSM unless you pick someone else. They are paged in the thread and by DM."
+        if csm
+        else "This account has no CSM on record: pick who owns it."
+    )
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.ESC_OPEN_MODAL,
+        "private_metadata": json.dumps({"account_id": account_id}),
+        "title": {"type": "plain_text", "text": "Open escalation"},
+        "submit": {"type": "plain_text", "text": "Open escalation"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "block_id": "account",
+                "text": {"type": "mrkdwn", "text": f"Escalation for *{account_name}*"[:3000]},
+            },
+            {
+                "type": "input",
+                "block_id": OPEN_SEVERITY_BLOCK,
+                "label": {"type": "plain_text", "text": "Severity"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": ActionId.ESC_FORM_SEVERITY,
+                    "placeholder": {"type": "plain_text", "text": "How severe is it?"},
+                    "options": severity_options,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": OPEN_OWNER_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Owner"},
+                "hint": {"type": "plain_text", "text": owner_hint},
+                "element": owner_el,
+            },
+            {
+                "type": "input",
+                "block_id": OPEN_SUMMARY_BLOCK,
+                "label": {"type": "plain_text", "text": "Summary"},
+                "hint": {"type": "plain_text", "text": "What is wrong, for whom. Shown on the escalation."},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ActionId.ESC_FORM_SUMMARY,
+                    "multiline": True,
+                    "max_length": MAX_SUMMARY,
+                },
+            },
+        ],
+    }
+
+
+def opened_confirmation(
+    escalation_id: int, severity: str, account_name: str, owner: str, channel: str, sla: str
+) -> str:
+    """What the opener is told (`/cs escalate` and the alert's form say the same)."""
+    return (
+        f":rotating_light: Escalation #{escalation_id} opened: {severity.upper()} for "
+        f"*{account_name}*, owner <@{owner}>. It is posted in <#{channel}>; the owner "
+        f"is paged in its thread and by DM, and must acknowledge within {sla}."
+    )

@@ -1,0 +1,36 @@
+"""The account card's health section (issue 7 on issue 4's card): today's score,
+band, 30-day trend and reasons, computed live like `/cs risk`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.account_view import AccountCard, CardSection
+from bot.blocks.health import health_section_blocks
+from bot.clock import Clock
+from bot.health import account_health
+from bot.scorecard import DEFAULT_SCORECARD, Scorecard
+
+SECTION_NAME = "health"
+
+
+def health_card_section(clock: Clock, scorecard: Scorecard = DEFAULT_SCORECARD) -> CardSection:
+    """A card section bound to one app's clock and scorecard (see `Deps.card_sections`)."""
+
+    def section(session: Session, card: AccountCard, tz: ZoneInfo, today: date) -> list[dict[str, Any]]:
+        view = account_health(session, clock, card.id, scorecard)
+        if view.health is None:
+            return health_section_blocks(None, None, view.trend, [])
+        h = view.health
+        return health_section_blocks(h.health.score, h.health.band, view.trend, h.health.reasons, h.risks)
+
+    return section
+
+
+def add_health_to_card(card_sections: dict[str, Any], clock: Clock, scorecard: Scorecard) -> None:
+    """Register (or replace) the health section of one app's card."""
+    card_sections[SECTION_NAME] = health_card_section(clock, scorecard)
