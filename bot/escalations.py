@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot import audit
 from bot.blocks.escalation import (
     EscalationCard,
     escalation_parent,
@@ -40,12 +41,12 @@ from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.escalation_policy import SEVERITIES, EscalationPolicy, next_due, sla_text, step_kind
 from bot.matching import AccountIndex
+from bot.mentions import mentioned_user
 from bot.outbox import URGENT, enqueue
 from bot.settings import Settings
-from models.tables import Account, AuditLog, Escalation, EscalationEvent, HealthSnapshot, Member, Outbox
+from models.tables import Account, Escalation, EscalationEvent, HealthSnapshot, Member, Outbox
 
 USAGE = "/cs escalate <account> <sev1|sev2|sev3> [@owner] <summary...>"
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _SEVERITY = re.compile(r"^sev([123])$", re.IGNORECASE)
 MAX_CHAIN = 10  # manager chains longer than this are a data error; stop walking
 
@@ -79,10 +80,9 @@ def parse_escalate(args: str, accounts: AccountIndex) -> EscalateRequest:
     rest = tokens[sev_at + 1 :]
     owner_id = None
     if rest and rest[0].startswith("<@"):
-        match = _MENTION.match(rest[0])
-        if match is None:
+        owner_id = mentioned_user(rest[0])
+        if owner_id is None:
             raise BadInput(f"I could not read the owner {rest[0]!r}: @-mention one person.\n{form}")
-        owner_id = match.group(1)
         rest = rest[1:]
     elif rest and rest[0].startswith("@"):
         raise BadInput(
@@ -384,16 +384,7 @@ def _update_parent(
 
 
 def _audit(session: Session, clock: Clock, actor: str, action: str, esc: Escalation, **detail: Any) -> None:
-    session.add(
-        AuditLog(
-            at=clock.now(),
-            actor_slack_id=actor,
-            action=f"escalation.{action}",
-            entity="escalation",
-            entity_id=str(esc.id),
-            detail=detail,
-        )
-    )
+    audit.record(session, clock.now(), actor, f"escalation.{action}", "escalation", esc.id, detail)
 
 
 def _refuse_if_resolved(esc: Escalation) -> None:
