@@ -147,86 +147,17 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _escalate(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.errors import BadInput
-    from bot.escalation_policy import load_policy
-    from bot.escalations import open_escalation, parse_escalate
-    from models.db import session_scope
-    from models.tables import Account
+    from bot.escalation_flow import escalate
 
-    parsed = parse_escalate(request.args, deps.accounts)
-    policy = deps.escalation_policy or load_policy(deps.settings.escalation_policy_path, deps.settings.tz)
-    with session_scope(deps.engine) as session:
-        owner = parsed.owner_id
-        if owner is None:
-            account = session.get(Account, parsed.account_id)
-            owner = account.csm_slack_id if account is not None else None
-            if not owner:
-                raise BadInput(
-                    f"*{parsed.account_name}* has no CSM on record: name the owner, e.g. "
-                    f"`/cs escalate {parsed.account_name} {parsed.severity} @someone {parsed.summary[:40]}`. "
-                    "Nothing was opened."
-                )
-        opened = open_escalation(
-            session,
-            deps.clock,
-            account_id=parsed.account_id,
-            severity=parsed.severity,
-            summary=parsed.summary,
-            owner=owner,
-            opened_by=request.user_id,
-            channel=deps.settings.escalation_channel,
-            policy=policy,
-        )
-    deps.wake_outbox()
-    text = (
-        f":rotating_light: Escalation #{opened.escalation_id} opened: {opened.severity.upper()} for "
-        f"*{opened.account_name}*, owner <@{opened.owner}>. It is posted in <#{opened.channel}>; the owner "
-        f"is paged in its thread and by DM, and must acknowledge within {opened.sla}."
-    )
-    return Reply(text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+    answer = escalate(deps, request.user_id, request.args)
+    return Reply(text=answer.text, blocks=answer.blocks)
 
 
 def _escalations(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.blocks.escalation import ListedEscalation, escalation_list
-    from bot.errors import BadInput
-    from bot.escalations import open_escalations
-    from models.db import session_scope
+    from bot.escalation_flow import list_open
 
-    scope = (request.args or "mine").strip().lower()
-    if scope not in ("mine", "all"):
-        raise BadInput("Use: `/cs escalations [mine|all]` (mine: the ones you own; all: the team's).")
-    with session_scope(deps.engine) as session:
-        rows, total = open_escalations(session, owner=request.user_id if scope == "mine" else None)
-    if not rows:
-        if scope == "mine":
-            return Reply(text="You own no open escalations. `/cs escalations all` lists the team's.")
-        return Reply(text="No open escalations. :tada:")
-    now = deps.clock.now()
-    listed = []
-    for row in rows:
-        link = None
-        if row.channel and row.ts:
-            try:
-                link = deps.client.chat_getPermalink(channel=row.channel, message_ts=row.ts)["permalink"]
-            except Exception:  # a missing link must not hide the list
-                log.warning("no permalink for escalation %s", row.id, exc_info=True)
-        listed.append(
-            ListedEscalation(
-                id=row.id,
-                severity=row.severity,
-                account_name=row.account_name,
-                summary=row.summary,
-                owner=row.owner,
-                status=row.status,
-                age=now - row.opened_at,
-                link=link,
-            )
-        )
-    title = "Your open escalations" if scope == "mine" else "Open escalations"
-    title += f" ({total})"
-    lines = [f"{r.severity.upper()} {r.account_name} #{r.id} ({r.status})" for r in listed]
-    blocks = escalation_list(title, listed, total - len(listed))
-    return Reply(text=f"{title}: " + "; ".join(lines), blocks=blocks)
+    answer = list_open(deps, request.user_id, request.args)
+    return Reply(text=answer.text, blocks=answer.blocks)
 
 
 add_subcommand("escalate", _escalate)
