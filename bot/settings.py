@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
+from bot.clock import time_zone
 from bot.errors import SettingsError
 
 DEFAULT_DATABASE_URL = "sqlite:///csbot.db"
@@ -120,12 +121,8 @@ def _parse_user_ids(name: str, raw: str) -> tuple[str, ...]:
 
 
 def _parse_tz(name: str, raw: str) -> str:
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(
-            f"{name} is malformed: {raw!r} is not an IANA time zone such as Europe/Paris"
-        ) from None
+    if time_zone(raw) is None:
+        raise SettingsError(f"{name} is malformed: {raw!r} is not an IANA time zone such as Europe/Paris")
     return raw
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from bot import audit
-from bot.clock import Clock
+from bot.clock import Clock, time_zone
 from bot.errors import BadInput, NotAllowed
 from bot.help import DETAILS, usage
 from bot.members import require_role
@@ -109,12 +109,8 @@ def _day(token: str) -> int | None:
 
 
 def _zone(token: str, form: str) -> str:
-    try:
-        ZoneInfo(token)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(
-            f"`{token}` is not a time zone; use an IANA name such as Europe/Paris.\n{form}"
-        ) from None
+    if time_zone(token) is None:
+        raise BadInput(f"`{token}` is not a time zone; use an IANA name such as Europe/Paris.\n{form}")
     return "UTC" if token.upper() == "UTC" else token
 
 
