@@ -377,21 +377,9 @@ def import_usage(session: Session, stream: TextIO, clock: Clock, *, actor: str =
         return result
     table: Any = UsageSnapshot.__table__
     days = [d for _, d in plan]
-    existing = {
-        (r.account_id, r.date): r
-        for r in session.execute(
-            select(
-                table.c.id,
-                table.c.account_id,
-                table.c.date,
-                table.c.active_users,
-                table.c.licensed_users,
-                table.c.feature_adoption_pct,
-            ).where(table.c.date >= min(days), table.c.date <= max(days))
-        )
-    }
     changeable = ("active_users", "licensed_users", "feature_adoption_pct")
-    _write_plan(session, table, plan, existing, changeable, result)
+    in_range = (table.c.date >= min(days), table.c.date <= max(days))
+    _write_plan(session, table, plan, ("account_id", "date"), changeable, in_range, result)
     _audit_import(session, clock.now(), actor, "usage", result)
     return result
 
@@ -454,24 +442,13 @@ def import_nps(session: Session, stream: TextIO, clock: Clock, *, actor: str = "
         return result
     table: Any = NpsResponse.__table__
     times = [at for _, at, _ in plan]
-    existing = {
-        (r.account_id, r.responded_at, r.respondent): r
-        for r in session.execute(
-            select(
-                table.c.id,
-                table.c.account_id,
-                table.c.responded_at,
-                table.c.respondent,
-                table.c.score,
-                table.c.comment,
-            ).where(
-                table.c.responded_at >= min(times),
-                table.c.responded_at <= max(times),
-                table.c.deleted_at.is_(None),
-            )
-        )
-    }
-    _write_plan(session, table, plan, existing, ("score", "comment"), result)
+    in_range = (
+        table.c.responded_at >= min(times),
+        table.c.responded_at <= max(times),
+        table.c.deleted_at.is_(None),
+    )
+    keys = ("account_id", "responded_at", "respondent")
+    _write_plan(session, table, plan, keys, ("score", "comment"), in_range, result)
     _audit_import(session, clock.now(), actor, "nps", result)
     return result
 
@@ -480,14 +457,18 @@ def _write_plan(
     session: Session,
     table: Any,
     plan: dict[Any, dict[str, Any]],
-    existing: dict[Any, Any],
+    keys: tuple[str, ...],
     columns: tuple[str, ...],
+    where: tuple[Any, ...],
     result: ImportResult,
 ) -> None:
-    """Insert the planned rows that are new and update those whose `columns` changed,
-    one executemany each; count the rest as unchanged."""
+    """Upsert `plan` (rows by their `keys` values) against the rows `where` selects:
+    insert the new ones and update those whose `columns` changed, one executemany
+    each; count the rest as unchanged."""
     from sqlalchemy import bindparam, insert, update
 
+    found = select(table.c.id, *(table.c[k] for k in keys), *(table.c[c] for c in columns)).where(*where)
+    existing = {tuple(getattr(r, k) for k in keys): r for r in session.execute(found)}
     inserts, updates = [], []
     for key, values in plan.items():
         old = existing.get(key)
