@@ -11,28 +11,8 @@ from sqlmodel import Session
 
 from models.tables import AuditLog
 
-# Built once for the latency-sensitive paths that insert with Core (see bot/touchpoints.py):
-# parameters go in at execute time, so each call reuses the cached compiled statement.
-INSERT = insert(AuditLog.__table__)  # type: ignore[attr-defined]
-
-
-def values(
-    at: datetime,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str | int | None = None,
-    detail: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The column values of one audit row; `entity_id` is stored as text."""
-    return {
-        "at": at,
-        "actor_slack_id": actor,
-        "action": action,
-        "entity": entity,
-        "entity_id": None if entity_id is None else str(entity_id),
-        "detail": dict(detail or {}),
-    }
+# Built once: parameters go in at execute time, so each call reuses the cached compiled statement.
+_INSERT = insert(AuditLog.__table__)  # type: ignore[attr-defined]
 
 
 def record(
@@ -43,6 +23,21 @@ def record(
     entity: str,
     entity_id: str | int | None = None,
     detail: dict[str, Any] | None = None,
+    *,
+    core: bool = False,
 ) -> None:
-    """Add the audit row to the session; it is written with the caller's unit of work."""
-    session.add(AuditLog(**values(at, actor, action, entity, entity_id, detail)))
+    """Write the audit row with the caller's unit of work (`entity_id` is stored as text).
+    `core=True` inserts it at once with a prebuilt Core statement and no ORM object, for
+    the latency-sensitive `/cs log` path (bot/touchpoints.py)."""
+    row = {
+        "at": at,
+        "actor_slack_id": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "detail": dict(detail or {}),
+    }
+    if core:
+        session.execute(_INSERT, row)
+    else:
+        session.add(AuditLog(**row))

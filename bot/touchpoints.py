@@ -82,7 +82,7 @@ def record_touchpoint(
         },
     ).scalar_one()
     detail = {"account_id": draft.account_id, "type": draft.type, "source": source}
-    session.execute(audit.INSERT, audit.values(now, author, "touchpoint.create", "touchpoint", tp_id, detail))
+    audit.record(session, now, author, "touchpoint.create", "touchpoint", tp_id, detail, core=True)
     return Recorded(
         id=tp_id,
         account_id=draft.account_id,
