@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.answer import Answer
 from bot.deps import Deps
 from bot.errors import CsbotError
 from bot.help import help_blocks, help_text
@@ -89,6 +90,17 @@ def add_subcommand(name: str, fn: Subcommand) -> None:
     SUBCOMMANDS[name] = fn
 
 
+def from_flow(flow: Callable[[Deps, str, str], Answer]) -> Subcommand:
+    """A sub-command whose whole flow lives in bot/ (parse, check, write, answer):
+    hand it the user and the typed text, and show the Answer it returns."""
+
+    def run(request: CommandRequest, deps: Deps) -> Reply:
+        answer = flow(deps, request.user_id, request.args)
+        return Reply(text=answer.text, blocks=answer.blocks)
+
+    return run
+
+
 def error_reply(exc: BaseException) -> Reply:
     """Known errors become their own sentence; anything else a reference id."""
     if isinstance(exc, CsbotError):
@@ -146,22 +158,10 @@ def register(app: App, deps: Deps) -> None:
 # =============================================================================
 
 
-def _escalate(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.escalation_flow import escalate
+from bot import escalation_flow  # noqa: E402
 
-    answer = escalate(deps, request.user_id, request.args)
-    return Reply(text=answer.text, blocks=answer.blocks)
-
-
-def _escalations(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.escalation_flow import list_open
-
-    answer = list_open(deps, request.user_id, request.args)
-    return Reply(text=answer.text, blocks=answer.blocks)
-
-
-add_subcommand("escalate", _escalate)
-add_subcommand("escalations", _escalations)
+add_subcommand("escalate", from_flow(escalation_flow.escalate))
+add_subcommand("escalations", from_flow(escalation_flow.list_open))
 
 # =============================================================================
 # Customer health (issue 7): /cs nps, renewal, upsell, team, risk. Registered at
@@ -225,8 +225,7 @@ def _log(request: CommandRequest, deps: Deps) -> Reply | None:
 def _account(request: CommandRequest, deps: Deps) -> Reply:
     from bot.log_flow import account_card_answer
 
-    answer = account_card_answer(deps, request.user_id, request.args)
-    return Reply(text=answer.text, blocks=answer.blocks)
+    return from_flow(account_card_answer)(request, deps)
 
 
 add_subcommand("log", _log)

@@ -9,13 +9,8 @@ from bot.errors import BadInput
 from bot.help import usage
 from bot.records import record_renewal, record_upsell
 from bot.team import team_add, team_list
-from handlers.commands import CommandRequest, Reply, add_subcommand
+from handlers.commands import CommandRequest, Reply, add_subcommand, from_flow
 from models.db import session_scope
-
-
-def cs_nps(request: CommandRequest, deps: Deps) -> Reply:
-    answer = health_flow.nps(deps, request.user_id, request.args)
-    return Reply(text=answer.text, blocks=answer.blocks)
 
 
 def cs_renewal(request: CommandRequest, deps: Deps) -> Reply:
@@ -41,17 +36,12 @@ def cs_team(request: CommandRequest, deps: Deps) -> Reply:
     raise BadInput(f"`/cs team {action}` is not a team command.\n{usage('team')}")
 
 
-def cs_risk(request: CommandRequest, deps: Deps) -> Reply:
-    answer = health_flow.risk(deps, request.user_id, request.args)
-    return Reply(text=answer.text, blocks=answer.blocks)
-
-
 def register_health_commands() -> None:
     for name, fn in (
-        ("nps", cs_nps),
+        ("nps", from_flow(health_flow.nps)),
         ("renewal", cs_renewal),
         ("upsell", cs_upsell),
         ("team", cs_team),
-        ("risk", cs_risk),
+        ("risk", from_flow(health_flow.risk)),
     ):
         add_subcommand(name, fn)
