@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from bot import audit
 from bot.clock import Clock
+from bot.mentions import is_user_id
 from bot.money import parse_dollars
 from models.tables import STAGES, Account
 
@@ -27,7 +28,6 @@ ACCOUNT_OPTIONAL = (
     "stage",
     "licensed_users",
 )
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # What a row may change on Account, keyed by CSV column.
@@ -135,7 +135,7 @@ def _validate_account_row(row: dict[str, str], resolve_email: EmailResolver | No
         csm = row["csm"]
         if not csm:
             values["csm_slack_id"] = None
-        elif _USER_ID.match(csm):
+        elif is_user_id(csm):
             values["csm_slack_id"] = csm
         elif _EMAIL.match(csm):
             user_id = resolve_email(csm) if resolve_email else None

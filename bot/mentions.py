@@ -14,9 +14,14 @@ def mention(token: str, *, bare_id: bool = False) -> tuple[str, str | None] | No
     (or, with `bare_id`, a bare user ID such as U0123); None otherwise."""
     if (m := _MENTION.fullmatch(token)) is not None:
         return m.group(1), m.group(2) or None
-    if bare_id and _BARE_ID.fullmatch(token):
+    if bare_id and is_user_id(token):
         return token, None
     return None
+
+
+def is_user_id(token: str) -> bool:
+    """A bare Slack user ID (U… or W…), as in CSBOT_ADMINS or a CSV's csm column."""
+    return _BARE_ID.fullmatch(token) is not None
 
 
 def mentioned_user(token: str) -> str | None:
