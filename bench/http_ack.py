@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlencode
+
+from bench.servers import add_serve_arguments, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "benchsecret12345"
@@ -64,32 +63,10 @@ def serve(variant: str, port: int, db_url: str, api_url: str) -> None:
     uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--db", help=argparse.SUPPRESS)
-    parser.add_argument("--api", help=argparse.SUPPRESS)
+    add_serve_arguments(parser)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port, args.db, args.api)
@@ -121,25 +98,9 @@ def main() -> None:
 
     results = {}
     for variant in ("bolt-starlette", "csbot"):
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.http_ack",
-                "--serve",
-                variant,
-                "--port",
-                str(port),
-                "--db",
-                db_url,
-                "--api",
-                fake.api_url,
-            ],
-            cwd=ROOT,
-        )
+        command = [sys.executable, "-m", "bench.http_ack"]
+        proc, port = start_server(command, variant, db_url, fake.api_url, cwd=ROOT)
         try:
-            wait_listening(port, proc)
             run_load(port, SECRET, body, requests=200, concurrency=2)  # warm-up
             for concurrency in (1, 8):
                 r = run_load(port, SECRET, body, requests=args.requests, concurrency=concurrency)

@@ -17,7 +17,7 @@ from tests.signing import signature
 class LoadResult:
     latencies_ms: list[float]
     seconds: float
-    errors: int
+    errors: int = 0
 
     def pct(self, p: float) -> float:
         data = sorted(self.latencies_ms)

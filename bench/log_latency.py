@@ -27,12 +27,10 @@ import random
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,8 @@ from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
+from bench.load import LoadResult as Result  # noqa: E402
+from bench.servers import add_serve_arguments, start_server  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.settings import Secret, Settings  # noqa: E402
@@ -58,6 +58,7 @@ from tests.pg import start_postgres  # noqa: E402
 from tests.signing import SlackSender, signature  # noqa: E402
 
 SECRET = "bench-signing-secret-0123456789ab"
+SELF = [sys.executable, str(Path(__file__).resolve())]  # how the bench starts its servers
 TOKEN = "xoxb-bench"
 N_ACCOUNTS = 10_000
 USERS = {"UCSM1": "America/New_York", "UCSM2": "Europe/Paris", "UCSM3": "Asia/Tokyo", "UCSM4": "UTC"}
@@ -172,20 +173,6 @@ def serve(variant: str, port: int, db_url: str, api_url: str) -> None:
     uvicorn.run(build_asgi(app), host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
-@dataclass
-class Result:
-    latencies_ms: list[float]
-    seconds: float
-
-    def pct(self, p: float) -> float:
-        data = sorted(self.latencies_ms)
-        return data[min(len(data) - 1, int(round(p / 100 * (len(data) - 1))))]
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies_ms) / self.seconds
-
-
 def load(port: int, names: list[str], n: int, concurrency: int, expect: str, seed: int = 0) -> Result:
     """n signed `/cs log` commands over `concurrency` keep-alive connections
     (closed loop); bodies are built and signed before the clock starts."""
@@ -240,30 +227,13 @@ def load(port: int, names: list[str], n: int, concurrency: int, expect: str, see
 EXPECT = {"csbot": ":white_check_mark: Logged", "baseline": "Logged a call with"}
 
 
-def start_server(variant: str, db_url: str, api_url: str) -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", variant, "--port", str(port)]
-    proc = subprocess.Popen([*cmd, "--db", db_url, "--api", api_url], cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{variant} server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"{variant} server did not start")
-
-
 def run_backend(label: str, url: str, fake: FakeSlack, n: int, levels: list[int]) -> list[tuple[Any, ...]]:
     engine = make_engine(url)
     names = seed(engine)
     engine.dispose()
-    servers = {v: start_server(v, url, fake.api_url) for v in ("baseline", "csbot")}
+    servers = {
+        v: start_server(SELF, v, url, fake.api_url, cwd=ROOT, seconds=60) for v in ("baseline", "csbot")
+    }
     rows = []
     try:
         for variant, (_, port) in servers.items():
@@ -298,10 +268,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="per app, per concurrency level")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--concurrency", default="1,8")
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--db", help=argparse.SUPPRESS)
-    parser.add_argument("--api", help=argparse.SUPPRESS)
+    add_serve_arguments(parser)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port, args.db, args.api)

@@ -25,7 +25,8 @@ from bot.blocks.escalation import (
 )
 from bot.deps import Deps
 from bot.errors import CsbotError
-from bot.escalation_policy import SEVERITIES, EscalationPolicy, load_policy
+from bot.escalation_flow import policy_of
+from bot.escalation_policy import SEVERITIES
 from bot.escalations import Opened, open_escalation
 from bot.log_flow import open_log_modal
 from bot.matching import AccountRef
@@ -34,10 +35,6 @@ from models.db import session_scope
 from models.tables import Account, Outbox
 
 log = logging.getLogger(__name__)
-
-
-def _policy(deps: Deps) -> EscalationPolicy:
-    return deps.escalation_policy or load_policy(deps.settings.escalation_policy_path, deps.settings.tz)
 
 
 # --- Log touchpoint ---------------------------------------------------------------
@@ -65,7 +62,7 @@ def open_escalation_form(
     with session_scope(deps.engine) as session:
         account = account_from_button(session, value)
         account_id, name, csm = account.id or 0, account.name, account.csm_slack_id
-    policy = _policy(deps)
+    policy = policy_of(deps)
     slas = {sev: policy.sla[sev].describe() for sev in SEVERITIES}
     view = open_escalation_modal(account_id, name, csm=csm, slas=slas)
     response = deps.client.views_open(trigger_id=trigger_id, view=view)
@@ -140,7 +137,7 @@ def submit_escalation_form(
                 owner=owner or "",
                 opened_by=user_id,
                 channel=deps.settings.escalation_channel,
-                policy=_policy(deps),
+                policy=policy_of(deps),
             )
             text = opened_confirmation(
                 opened.escalation_id,

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from bot import audit
 from bot.clock import Clock
 from bot.errors import BadInput, NotFound
-from models.tables import Account, Alert, AuditLog
+from models.tables import Account, Alert
 
 SNOOZE = timedelta(days=7)
 
@@ -39,15 +40,14 @@ def snooze(session: Session, clock: Clock, user_id: str, value: str, *, days: in
     now = clock.now()
     alert.snoozed_until = now + timedelta(days=days)
     session.add(alert)
-    session.add(
-        AuditLog(
-            at=now,
-            actor_slack_id=user_id,
-            action="alert.snooze",
-            entity="alert",
-            entity_id=str(alert.id),
-            detail={"account_id": account.id, "until": alert.snoozed_until.isoformat()},
-        )
+    audit.record(
+        session,
+        now,
+        user_id,
+        "alert.snooze",
+        "alert",
+        alert.id,
+        {"account_id": account.id, "until": alert.snoozed_until.isoformat()},
     )
     session.flush()
     return (

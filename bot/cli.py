@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -102,22 +102,33 @@ def import_accounts_cmd(file: Path) -> None:
     """Upsert accounts from FILE (columns: name, arr, external_id, segment, csm,
     renewal_date, contract_start, stage, licensed_users)."""
     from bot.clock import SystemClock
-    from bot.importer import ImportRejected, import_accounts
+    from bot.importer import import_accounts
 
     settings = settings_or_exit(require_slack=False)
     engine = _engine_at_head(settings)
     resolver = _email_resolver(settings)
+    _run_import(
+        file,
+        engine,
+        lambda session, stream: import_accounts(
+            session,
+            stream,
+            SystemClock(),
+            resolve_email=resolver,
+            progress=lambda m: click.echo(m, err=True),
+        ),
+    )
+
+
+def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> None:
+    """Every `csbot import`: run the importer on FILE in one transaction; print every
+    rejected row (and exit 1, nothing written), or the ignored columns and the counts."""
+    from bot.importer import ImportRejected
     from models.db import session_scope
 
     try:
         with file.open(newline="", encoding="utf-8") as stream, session_scope(engine) as session:
-            result = import_accounts(
-                session,
-                stream,
-                SystemClock(),
-                resolve_email=resolver,
-                progress=lambda m: click.echo(m, err=True),
-            )
+            result = run(session, stream)
     except ImportRejected as exc:
         click.echo(f"Rejected {file.name}: {len(exc.errors)} bad row(s); nothing was written.", err=True)
         for error in exc.errors:
@@ -137,26 +148,12 @@ def import_accounts_cmd(file: Path) -> None:
 def _import_health_file(file: Path, kind: str) -> None:
     """Same shape as `import accounts`: all or nothing, every bad row listed."""
     from bot.clock import SystemClock
-    from bot.importer import ImportRejected, import_nps, import_usage
-    from models.db import session_scope
+    from bot.importer import import_nps, import_usage
 
     settings = settings_or_exit(require_slack=False)
     engine = _engine_at_head(settings)
-    run = {"usage": import_usage, "nps": import_nps}[kind]
-    try:
-        with file.open(newline="", encoding="utf-8") as stream, session_scope(engine) as session:
-            result = run(session, stream, SystemClock())
-    except ImportRejected as exc:
-        click.echo(f"Rejected {file.name}: {len(exc.errors)} bad row(s); nothing was written.", err=True)
-        for error in exc.errors:
-            click.echo(f"  {error}", err=True)
-        sys.exit(1)
-    except UnicodeDecodeError:
-        click.echo(f"Rejected {file.name}: it is not UTF-8 text; nothing was written.", err=True)
-        sys.exit(1)
-    if result.ignored_columns:
-        click.echo(f"Ignored unknown column(s): {', '.join(result.ignored_columns)}", err=True)
-    click.echo(f"Imported {file.name}: {result.summary()}.")
+    importer = {"usage": import_usage, "nps": import_nps}[kind]
+    _run_import(file, engine, lambda session, stream: importer(session, stream, SystemClock()))
 
 
 @import_.command("usage")

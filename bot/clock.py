@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def time_zone(name: str) -> ZoneInfo | None:
+    """The IANA time zone called `name` (e.g. Europe/Paris), or None when there is none:
+    one check for settings, policy files, typed commands and Slack profiles alike."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 class Clock(Protocol):

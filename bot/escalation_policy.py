@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot.clock import time_zone
 from bot.errors import SettingsError
 
 SEVERITIES = ("sev1", "sev2", "sev3")
@@ -211,12 +212,8 @@ def parse_policy(raw: dict[str, Any], *, tz: str = "UTC", source: str = "policy"
     zone = base.hours.tz
     if "tz" in hours_raw:
         value = hours_raw["tz"]
-        try:
-            ZoneInfo(str(value))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise bad(
-                "business_hours.tz", f"is {value!r}: use an IANA time zone such as Europe/Paris"
-            ) from None
+        if time_zone(str(value)) is None:
+            raise bad("business_hours.tz", f"is {value!r}: use an IANA time zone such as Europe/Paris")
         zone = str(value)
     holidays: tuple[str, ...] = ()
     if "holidays" in hours_raw:

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot import audit
 from bot.blocks.escalation import (
     EscalationCard,
     escalation_parent,
@@ -40,12 +41,12 @@ from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.escalation_policy import SEVERITIES, EscalationPolicy, next_due, sla_text, step_kind
 from bot.matching import AccountIndex
+from bot.mentions import mentioned_user
 from bot.outbox import URGENT, enqueue
 from bot.settings import Settings
-from models.tables import Account, AuditLog, Escalation, EscalationEvent, HealthSnapshot, Member, Outbox
+from models.tables import Account, Escalation, EscalationEvent, HealthSnapshot, Member, Outbox
 
 USAGE = "/cs escalate <account> <sev1|sev2|sev3> [@owner] <summary...>"
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _SEVERITY = re.compile(r"^sev([123])$", re.IGNORECASE)
 MAX_CHAIN = 10  # manager chains longer than this are a data error; stop walking
 
@@ -79,10 +80,9 @@ def parse_escalate(args: str, accounts: AccountIndex) -> EscalateRequest:
     rest = tokens[sev_at + 1 :]
     owner_id = None
     if rest and rest[0].startswith("<@"):
-        match = _MENTION.match(rest[0])
-        if match is None:
+        owner_id = mentioned_user(rest[0])
+        if owner_id is None:
             raise BadInput(f"I could not read the owner {rest[0]!r}: @-mention one person.\n{form}")
-        owner_id = match.group(1)
         rest = rest[1:]
     elif rest and rest[0].startswith("@"):
         raise BadInput(
@@ -101,6 +101,19 @@ def parse_escalate(args: str, accounts: AccountIndex) -> EscalateRequest:
         hint = f" Closest: {close}." if close else ""
         raise BadInput(f"No account matches “{account_text}”.{hint} Nothing was opened.")
     return EscalateRequest(ref.id, ref.name, severity, owner_id, summary)
+
+
+def default_owner(session: Session, parsed: EscalateRequest) -> str:
+    """No @owner typed: the account's CSM owns it; BadInput when the account has none."""
+    account = session.get(Account, parsed.account_id)
+    owner = account.csm_slack_id if account is not None else None
+    if not owner:
+        raise BadInput(
+            f"*{parsed.account_name}* has no CSM on record: name the owner, e.g. "
+            f"`/cs escalate {parsed.account_name} {parsed.severity} @someone {parsed.summary[:40]}`. "
+            "Nothing was opened."
+        )
+    return owner
 
 
 # --- the chain of people ---------------------------------------------------------------
@@ -384,16 +397,23 @@ def _update_parent(
 
 
 def _audit(session: Session, clock: Clock, actor: str, action: str, esc: Escalation, **detail: Any) -> None:
-    session.add(
-        AuditLog(
-            at=clock.now(),
-            actor_slack_id=actor,
-            action=f"escalation.{action}",
-            entity="escalation",
-            entity_id=str(esc.id),
-            detail=detail,
-        )
-    )
+    audit.record(session, clock.now(), actor, f"escalation.{action}", "escalation", esc.id, detail)
+
+
+def _load_to_change(
+    session: Session, settings: Settings, escalation_id: int, user_id: str, doing: str, *, opener: bool
+) -> Escalation:
+    """The escalation a user action changes, once it is still live and the user may `doing` it."""
+    esc = _load(session, escalation_id)
+    _check_may_change(session, settings, esc, user_id, doing, opener=opener)
+    return esc
+
+
+def _check_may_change(
+    session: Session, settings: Settings, esc: Escalation, user_id: str, doing: str, *, opener: bool
+) -> None:
+    _refuse_if_resolved(esc)
+    _require(session, settings, esc, user_id, doing, opener=opener)
 
 
 def _refuse_if_resolved(esc: Escalation) -> None:
@@ -508,9 +528,7 @@ def open_escalation(
 
 def acknowledge(session: Session, clock: Clock, settings: Settings, escalation_id: int, user_id: str) -> str:
     """Stop the policy clock. Owner, their chain, CS execs, admins."""
-    esc = _load(session, escalation_id)
-    _refuse_if_resolved(esc)
-    _require(session, settings, esc, user_id, "acknowledge", opener=False)
+    esc = _load_to_change(session, settings, escalation_id, user_id, "acknowledge", opener=False)
     if esc.status == "acknowledged":
         raise BadInput(
             f"Escalation #{esc.id} is already acknowledged by <@{esc.acknowledged_by}>. Nothing was changed."
@@ -538,9 +556,7 @@ def resolve(
     session: Session, clock: Clock, settings: Settings, escalation_id: int, user_id: str, note: str
 ) -> str:
     """End it, with a resolution note; records time to acknowledge and to resolve."""
-    esc = _load(session, escalation_id)
-    _refuse_if_resolved(esc)
-    _require(session, settings, esc, user_id, "resolve", opener=True)
+    esc = _load_to_change(session, settings, escalation_id, user_id, "resolve", opener=True)
     note = (note or "").strip()
     if not note:
         raise BadInput("Write a resolution note: what fixed it. Nothing was changed.")
@@ -579,9 +595,7 @@ def reassign(
     session: Session, clock: Clock, settings: Settings, escalation_id: int, user_id: str, new_owner: str
 ) -> str:
     """Hand it to someone else, who is paged; their SLA starts now."""
-    esc = _load(session, escalation_id)
-    _refuse_if_resolved(esc)
-    _require(session, settings, esc, user_id, "reassign", opener=False)
+    esc = _load_to_change(session, settings, escalation_id, user_id, "reassign", opener=False)
     if not new_owner:
         raise BadInput("Pick the person to reassign it to.")
     if new_owner == esc.owner_slack_id:
@@ -594,8 +608,7 @@ def reassign(
     esc.step = 0
     esc.next_page_at = next_due(esc.policy, now)
     sla = sla_text(esc.policy)
-    account = session.get(Account, esc.account_id)
-    name = account.name if account else f"account {esc.account_id}"
+    name = _account_name(session, esc)
     _record(
         session,
         clock,
@@ -620,9 +633,7 @@ def reassign(
 
 def escalate_now(session: Session, clock: Clock, settings: Settings, escalation_id: int, user_id: str) -> str:
     """Page the next level up the chain now (the policy keeps running)."""
-    esc = _load(session, escalation_id)
-    _refuse_if_resolved(esc)
-    _require(session, settings, esc, user_id, "escalate", opener=True)
+    esc = _load_to_change(session, settings, escalation_id, user_id, "escalate", opener=True)
     levels = levels_above(session, esc.owner_slack_id)
     if esc.level >= len(levels):
         if not levels:
@@ -670,9 +681,13 @@ def add_note(session: Session, clock: Clock, escalation_id: int, user_id: str, n
     return f"Your note is posted in escalation #{esc.id}'s thread."
 
 
-def _page_dm(session: Session, esc: Escalation, why: str) -> str:
+def _account_name(session: Session, esc: Escalation) -> str:
     account = session.get(Account, esc.account_id)
-    name = account.name if account else f"account {esc.account_id}"
+    return account.name if account else f"account {esc.account_id}"
+
+
+def _page_dm(session: Session, esc: Escalation, why: str) -> str:
+    name = _account_name(session, esc)
     return (
         f":rotating_light: {why} {esc.severity.upper()} escalation for *{name}*, owned by "
         f"<@{esc.owner_slack_id}> — {esc.summary[:300]}"
@@ -809,5 +824,4 @@ def open_escalations(
 
 def check_may_resolve(session: Session, settings: Settings, esc: Escalation, user_id: str) -> None:
     """Before opening the Resolve modal: refuse early rather than after the typing."""
-    _refuse_if_resolved(esc)
-    _require(session, settings, esc, user_id, "resolve", opener=True)
+    _check_may_change(session, settings, esc, user_id, "resolve", opener=True)

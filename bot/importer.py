@@ -7,14 +7,16 @@ import csv
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TextIO
 
 from sqlmodel import Session, select
 
+from bot import audit
 from bot.clock import Clock
+from bot.mentions import is_user_id
 from bot.money import parse_dollars
-from models.tables import STAGES, Account, AuditLog
+from models.tables import STAGES, Account
 
 ACCOUNT_REQUIRED = ("name", "arr")
 ACCOUNT_OPTIONAL = (
@@ -26,7 +28,6 @@ ACCOUNT_OPTIONAL = (
     "stage",
     "licensed_users",
 )
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # What a row may change on Account, keyed by CSV column.
@@ -134,7 +135,7 @@ def _validate_account_row(row: dict[str, str], resolve_email: EmailResolver | No
         csm = row["csm"]
         if not csm:
             values["csm_slack_id"] = None
-        elif _USER_ID.match(csm):
+        elif is_user_id(csm):
             values["csm_slack_id"] = csm
         elif _EMAIL.match(csm):
             user_id = resolve_email(csm) if resolve_email else None
@@ -261,16 +262,7 @@ def import_accounts(
                 result.unchanged += 1
         if progress and index % 5000 == 0:
             progress(f"… {index:,} of {len(plan):,}")
-    session.add(
-        AuditLog(
-            at=now,
-            actor_slack_id=actor,
-            action="account.import",
-            entity="account",
-            detail={"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
-        )
-    )
-    session.flush()
+    _audit_import(session, now, actor, "account", result)
     return result
 
 
@@ -337,7 +329,6 @@ def _row_account(row: dict[str, str], find: Callable[[str], int | None], problem
 
 def import_usage(session: Session, stream: TextIO, clock: Clock, *, actor: str = "cli") -> ImportResult:
     """Upsert usage snapshots keyed on (account, date). All or nothing."""
-    from sqlalchemy import bindparam, insert, update
 
     from models.tables import UsageSnapshot
 
@@ -386,60 +377,16 @@ def import_usage(session: Session, stream: TextIO, clock: Clock, *, actor: str =
         return result
     table: Any = UsageSnapshot.__table__
     days = [d for _, d in plan]
-    existing = {
-        (r.account_id, r.date): r
-        for r in session.execute(
-            select(
-                table.c.id,
-                table.c.account_id,
-                table.c.date,
-                table.c.active_users,
-                table.c.licensed_users,
-                table.c.feature_adoption_pct,
-            ).where(table.c.date >= min(days), table.c.date <= max(days))
-        )
-    }
-    inserts, updates = [], []
-    for key, values in plan.items():
-        old = existing.get(key)
-        if old is None:
-            inserts.append(values)
-        elif (old.active_users, old.licensed_users, old.feature_adoption_pct) != (
-            values["active_users"],
-            values["licensed_users"],
-            values["feature_adoption_pct"],
-        ):
-            updates.append(
-                {
-                    "b_id": old.id,
-                    **{k: values[k] for k in ("active_users", "licensed_users", "feature_adoption_pct")},
-                }
-            )
-        else:
-            result.unchanged += 1
-    if inserts:
-        session.execute(insert(table), inserts)
-    if updates:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                active_users=bindparam("active_users"),
-                licensed_users=bindparam("licensed_users"),
-                feature_adoption_pct=bindparam("feature_adoption_pct"),
-            ),
-            updates,
-        )
-    result.created, result.updated = len(inserts), len(updates)
-    _audit_import(session, clock, actor, "usage", result)
+    changeable = ("active_users", "licensed_users", "feature_adoption_pct")
+    in_range = (table.c.date >= min(days), table.c.date <= max(days))
+    _write_plan(session, table, plan, ("account_id", "date"), changeable, in_range, result)
+    _audit_import(session, clock.now(), actor, "usage", result)
     return result
 
 
 def import_nps(session: Session, stream: TextIO, clock: Clock, *, actor: str = "cli") -> ImportResult:
     """Upsert NPS responses keyed on (account, date, respondent). All or nothing."""
-    from datetime import UTC, datetime, time
-
-    from sqlalchemy import bindparam, insert, update
+    from datetime import UTC, time
 
     from models.tables import NpsResponse
 
@@ -495,54 +442,53 @@ def import_nps(session: Session, stream: TextIO, clock: Clock, *, actor: str = "
         return result
     table: Any = NpsResponse.__table__
     times = [at for _, at, _ in plan]
-    existing = {
-        (r.account_id, r.responded_at, r.respondent): r
-        for r in session.execute(
-            select(
-                table.c.id,
-                table.c.account_id,
-                table.c.responded_at,
-                table.c.respondent,
-                table.c.score,
-                table.c.comment,
-            ).where(
-                table.c.responded_at >= min(times),
-                table.c.responded_at <= max(times),
-                table.c.deleted_at.is_(None),
-            )
-        )
-    }
+    in_range = (
+        table.c.responded_at >= min(times),
+        table.c.responded_at <= max(times),
+        table.c.deleted_at.is_(None),
+    )
+    keys = ("account_id", "responded_at", "respondent")
+    _write_plan(session, table, plan, keys, ("score", "comment"), in_range, result)
+    _audit_import(session, clock.now(), actor, "nps", result)
+    return result
+
+
+def _write_plan(
+    session: Session,
+    table: Any,
+    plan: dict[Any, dict[str, Any]],
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    where: tuple[Any, ...],
+    result: ImportResult,
+) -> None:
+    """Upsert `plan` (rows by their `keys` values) against the rows `where` selects:
+    insert the new ones and update those whose `columns` changed, one executemany
+    each; count the rest as unchanged."""
+    from sqlalchemy import bindparam, insert, update
+
+    found = select(table.c.id, *(table.c[k] for k in keys), *(table.c[c] for c in columns)).where(*where)
+    existing = {tuple(getattr(r, k) for k in keys): r for r in session.execute(found)}
     inserts, updates = [], []
     for key, values in plan.items():
         old = existing.get(key)
         if old is None:
             inserts.append(values)
-        elif (old.score, old.comment) != (values["score"], values["comment"]):
-            updates.append({"b_id": old.id, "score": values["score"], "comment": values["comment"]})
+        elif tuple(getattr(old, c) for c in columns) != tuple(values[c] for c in columns):
+            updates.append({"b_id": old.id, **{c: values[c] for c in columns}})
         else:
             result.unchanged += 1
     if inserts:
         session.execute(insert(table), inserts)
     if updates:
         session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(score=bindparam("score"), comment=bindparam("comment")),
+            update(table).where(table.c.id == bindparam("b_id")).values(**{c: bindparam(c) for c in columns}),
             updates,
         )
     result.created, result.updated = len(inserts), len(updates)
-    _audit_import(session, clock, actor, "nps", result)
-    return result
 
 
-def _audit_import(session: Session, clock: Clock, actor: str, kind: str, result: ImportResult) -> None:
-    session.add(
-        AuditLog(
-            at=clock.now(),
-            actor_slack_id=actor,
-            action=f"{kind}.import",
-            entity=kind,
-            detail={"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
-        )
-    )
+def _audit_import(session: Session, at: datetime, actor: str, kind: str, result: ImportResult) -> None:
+    detail = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    audit.record(session, at, actor, f"{kind}.import", kind, None, detail)
     session.flush()

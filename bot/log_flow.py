@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.account_view import card_sections, load_account_card
 from bot.action_ids import ActionId
+from bot.answer import Answer
 from bot.blocks.account_card import account_card_blocks
 from bot.blocks.log_confirmation import account_card_choice, account_choice, log_confirmation, mrkdwn_escape
 from bot.blocks.log_modal import (
@@ -41,14 +42,6 @@ from models.db import session_scope
 
 log = logging.getLogger(__name__)
 MAX_BUTTON_VALUE = 2000  # Slack's limit for a button's value
-
-
-@dataclass
-class Answer:
-    """What to show the user (ephemeral)."""
-
-    text: str
-    blocks: list[dict[str, Any]] | None = None
 
 
 def user_today(deps: Deps, user_id: str) -> tuple[ZoneInfo, date]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot import audit
 from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.help import usage
@@ -20,7 +21,7 @@ from bot.members import role_of
 from bot.money import format_cents, parse_dollars
 from bot.settings import Settings
 from bot.undo import undo_button
-from models.tables import Account, AuditLog, Expansion, NpsResponse, RenewalEvent
+from models.tables import Account, Expansion, NpsResponse, RenewalEvent
 
 OUTCOMES = ("renewed", "churned", "downgraded")
 _SCORE = re.compile(r"^(10|[0-9])$")
@@ -85,19 +86,26 @@ def _confirmation(text: str, kind: str, row_id: int, extra: str | None = None) -
     return Confirmation(text + (f"\n{extra}" if extra else ""), blocks)
 
 
-def _audit(
-    session: Session, clock: Clock, user_id: str, action: str, entity: str, row_id: int, **detail: Any
-) -> None:
-    session.add(
-        AuditLog(
-            at=clock.now(),
-            actor_slack_id=user_id,
-            action=action,
-            entity=entity,
-            entity_id=str(row_id),
-            detail=detail,
-        )
-    )
+def _save(
+    session: Session, clock: Clock, user_id: str, row: Any, action: str, entity: str, **detail: Any
+) -> int:
+    """Write the new row and its audit line; the row's id (for the Undo button)."""
+    session.add(row)
+    session.flush()
+    audit.record(session, clock.now(), user_id, action, entity, row.id, detail)
+    return int(row.id)
+
+
+def _account_to_change(
+    session: Session, settings: Settings, index: AccountIndex, user_id: str, name: str, doing: str
+) -> Account:
+    """The account `name` names, once the user may record `doing` on it."""
+    ref = resolve_account(index, name)
+    account = session.get(Account, ref.id)
+    if account is None:
+        raise NotFound(f"No account matches “{name}”.")
+    _require_account_role(session, settings, user_id, account, doing)
+    return account
 
 
 def record_nps(
@@ -125,14 +133,12 @@ def record_nps(
         recorded_by=user_id,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    _audit(session, clock, user_id, "nps.create", "npsresponse", row.id, account_id=ref.id, score=score)  # type: ignore[arg-type]
+    row_id = _save(session, clock, user_id, row, "nps.create", "npsresponse", account_id=ref.id, score=score)
     kind = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
     text = f":white_check_mark: Recorded NPS *{score}* ({kind}) for *{ref.name}*" + (
         f": “{comment}”" if comment else "."
     )
-    return _confirmation(text, "nps", row.id), ref.id  # type: ignore[arg-type]
+    return _confirmation(text, "nps", row_id), ref.id
 
 
 def _require_account_role(
@@ -170,38 +176,32 @@ def record_renewal(
         cents = parse_dollars(amount_text)
     except ValueError as exc:
         raise BadInput(f"{exc}.\n{usage('renewal')}") from None
-    ref = resolve_account(index, name)
-    account = session.get(Account, ref.id)
-    if account is None:
-        raise NotFound(f"No account matches “{name}”.")
-    _require_account_role(session, settings, user_id, account, "record a renewal")
+    account = _account_to_change(session, settings, index, user_id, name, "record a renewal")
     now = clock.now()
     row = RenewalEvent(
-        account_id=ref.id,
+        account_id=account.id,
         outcome=outcome,
         amount_cents=cents,
         occurred_at=now,
         recorded_by=user_id,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    _audit(
+    row_id = _save(
         session,
         clock,
         user_id,
+        row,
         "renewal.create",
         "renewalevent",
-        row.id,
-        account_id=ref.id,
+        account_id=account.id,
         outcome=outcome,
         amount_cents=cents,
-    )  # type: ignore[arg-type]
+    )
     verb = {"renewed": "renewed for", "churned": "churned", "downgraded": "downgraded by"}[outcome]
     text = f":white_check_mark: Recorded: *{account.name}* {verb} *{format_cents(cents)}*."
     if outcome == "churned":
         text = f":white_check_mark: Recorded: *{account.name}* churned (*{format_cents(cents)}* ARR lost)."
-    return _confirmation(text, "renewal", row.id)  # type: ignore[arg-type]
+    return _confirmation(text, "renewal", row_id)
 
 
 def record_upsell(
@@ -219,21 +219,20 @@ def record_upsell(
     if cents <= 0:
         raise BadInput(f"An up-sell amount must be more than $0.\n{usage('upsell')}")
     note = " ".join(tokens[i + 1 :]) or None
-    ref = resolve_account(index, name)
-    account = session.get(Account, ref.id)
-    if account is None:
-        raise NotFound(f"No account matches “{name}”.")
-    _require_account_role(session, settings, user_id, account, "record an up-sell")
+    account = _account_to_change(session, settings, index, user_id, name, "record an up-sell")
     now = clock.now()
     row = Expansion(
-        account_id=ref.id, amount_cents=cents, note=note, occurred_at=now, recorded_by=user_id, created_at=now
+        account_id=account.id,
+        amount_cents=cents,
+        note=note,
+        occurred_at=now,
+        recorded_by=user_id,
+        created_at=now,
     )
-    session.add(row)
-    session.flush()
-    _audit(
-        session, clock, user_id, "upsell.create", "expansion", row.id, account_id=ref.id, amount_cents=cents
-    )  # type: ignore[arg-type]
+    row_id = _save(
+        session, clock, user_id, row, "upsell.create", "expansion", account_id=account.id, amount_cents=cents
+    )
     text = f":white_check_mark: Recorded an up-sell of *{format_cents(cents)}* for *{account.name}*" + (
         f": {note}" if note else "."
     )
-    return _confirmation(text, "upsell", row.id)  # type: ignore[arg-type]
+    return _confirmation(text, "upsell", row_id)

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
+from bot.clock import time_zone
 from bot.errors import SettingsError
+from bot.mentions import is_user_id
 
 DEFAULT_DATABASE_URL = "sqlite:///csbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -111,7 +113,7 @@ def _parse_channel(name: str, raw: str) -> str:
 
 def _parse_user_ids(name: str, raw: str) -> tuple[str, ...]:
     ids = tuple(part.strip() for part in raw.split(",") if part.strip())
-    bad = [i for i in ids if not re.fullmatch(r"[UW][A-Z0-9]{2,}", i)]
+    bad = [i for i in ids if not is_user_id(i)]
     if bad:
         raise SettingsError(
             f"{name} is malformed: {bad[0]!r} is not a Slack user ID (U…); separate IDs with commas"
@@ -120,12 +122,8 @@ def _parse_user_ids(name: str, raw: str) -> tuple[str, ...]:
 
 
 def _parse_tz(name: str, raw: str) -> str:
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(
-            f"{name} is malformed: {raw!r} is not an IANA time zone such as Europe/Paris"
-        ) from None
+    if time_zone(raw) is None:
+        raise SettingsError(f"{name} is malformed: {raw!r} is not an IANA time zone such as Europe/Paris")
     return raw
 
 

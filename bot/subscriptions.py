@@ -10,22 +10,24 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bot.clock import Clock
+from bot import audit
+from bot.clock import Clock, time_zone
 from bot.errors import BadInput, NotAllowed
 from bot.help import DETAILS, usage
 from bot.members import require_role
+from bot.mentions import mentioned_user
 from bot.outbox import NORMAL, enqueue
 from bot.settings import Settings
 from jobs.registry import JobSpec, Schedule, daily_at, weekly_at
 from models.db import session_scope
-from models.tables import Account, AuditLog, Member, Subscription
+from models.tables import Account, Member, Subscription
 
 KINDS = {"alerts": "at-risk alerts", "digest": "weekly digest"}
 SUBSCRIBERS = ("director", "admin")
@@ -43,7 +45,6 @@ DETAILS["subscribe"] = (
     "`/cs subscriptions` shows what a channel gets; `/cs unsubscribe digest` stops it."
 )
 
-_USER_REF = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 
 
@@ -70,8 +71,8 @@ def parse_subscribe(session: Session, args: str, default_tz: str) -> Wanted:
     day: int | None = None
     for token in tokens[1:]:
         low = token.lower()
-        if (match := _USER_REF.fullmatch(token)) is not None:
-            csm = _one(csm, match.group(1), "CSM", form)
+        if (mentioned := mentioned_user(token)) is not None:
+            csm = _one(csm, mentioned, "CSM", form)
         elif token.startswith("@"):
             csm = _one(csm, _member_by_name(session, token[1:], form), "CSM", form)
         elif (day_index := _day(low)) is not None:
@@ -108,12 +109,8 @@ def _day(token: str) -> int | None:
 
 
 def _zone(token: str, form: str) -> str:
-    try:
-        ZoneInfo(token)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(
-            f"`{token}` is not a time zone; use an IANA name such as Europe/Paris.\n{form}"
-        ) from None
+    if time_zone(token) is None:
+        raise BadInput(f"`{token}` is not a time zone; use an IANA name such as Europe/Paris.\n{form}")
     return "UTC" if token.upper() == "UTC" else token
 
 
@@ -253,16 +250,8 @@ def subscribe(
             "time": sub.time_of_day,
             "tz": sub.tz,
         }
-        session.add(
-            AuditLog(
-                at=now,
-                actor_slack_id=user_id,
-                action="subscription.update" if changed else "subscription.create",
-                entity="subscription",
-                entity_id=str(sub.id),
-                detail=detail,
-            )
-        )
+        action = "subscription.update" if changed else "subscription.create"
+        audit.record(session, now, user_id, action, "subscription", sub.id, detail)
         line = describe(sub)
         enqueue(
             session,
@@ -293,16 +282,8 @@ def unsubscribe(
         ).first()
         if sub is None:
             return f"This channel gets no {KINDS[kind]}; `/cs subscriptions` lists what it gets.", False
-        session.add(
-            AuditLog(
-                at=now,
-                actor_slack_id=user_id,
-                action="subscription.delete",
-                entity="subscription",
-                entity_id=str(sub.id),
-                detail={"channel": channel_id, "kind": kind},
-            )
-        )
+        detail = {"channel": channel_id, "kind": kind}
+        audit.record(session, now, user_id, "subscription.delete", "subscription", sub.id, detail)
         session.delete(sub)
         enqueue(
             session,

@@ -5,29 +5,24 @@ makes someone an admin. CSBOT_ADMINS are admins from the start."""
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import Session, select
 
+from bot import audit
 from bot.clock import Clock
 from bot.errors import BadInput
 from bot.help import usage
 from bot.members import require_role
+from bot.mentions import mention
 from bot.settings import Settings
-from models.tables import ROLES, AuditLog, Member
-
-# Slack sends mentions as <@U123|name> or <@U123>; people also paste bare IDs.
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$|^([UW][A-Z0-9]{2,})$")
+from models.tables import ROLES, Member
 
 
 def parse_user(token: str) -> tuple[str, str | None]:
     """(user id, name Slack gave with it) or BadInput."""
-    m = _MENTION.match(token.strip())
-    if m is None:
+    found = mention(token.strip(), bare_id=True)
+    if found is None:
         raise BadInput(f"“{token}” is not a person: mention them with @, e.g. `@casey`.\n{usage('team')}")
-    if m.group(3):
-        return m.group(3), None
-    return m.group(1), m.group(2) or None
+    return found
 
 
 def team_add(session: Session, clock: Clock, settings: Settings, user_id: str, args: str) -> str:
@@ -58,15 +53,14 @@ def team_add(session: Session, clock: Clock, settings: Settings, user_id: str, a
         member.name = name
     member.updated_at = now
     session.add(member)
-    session.add(
-        AuditLog(
-            at=now,
-            actor_slack_id=user_id,
-            action="member.add" if created else "member.update",
-            entity="member",
-            entity_id=who,
-            detail={"role": role, "manager": member.manager_slack_id, "before": before},
-        )
+    audit.record(
+        session,
+        now,
+        user_id,
+        "member.add" if created else "member.update",
+        "member",
+        who,
+        {"role": role, "manager": member.manager_slack_id, "before": before},
     )
     session.flush()
     reports = f", reporting to <@{member.manager_slack_id}>" if member.manager_slack_id else ""

@@ -12,17 +12,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot import audit
 from bot.clock import Clock
 from bot.errors import NotFound
 from models.db import session_scope
-from models.tables import Account, AuditLog, Touchpoint
+from models.tables import Account, Touchpoint
 
 _TP = Touchpoint.__table__  # type: ignore[attr-defined]
-_AUDIT = AuditLog.__table__  # type: ignore[attr-defined]
 # Built once: parameters go in at execute time, so each log reuses the cached
 # compiled statement instead of building and hashing fresh bound literals.
 _INSERT_TP = insert(_TP).returning(_TP.c.id)
-_INSERT_AUDIT = insert(_AUDIT)
 
 
 @dataclass(frozen=True)
@@ -82,17 +81,8 @@ def record_touchpoint(
             "created_at": now,
         },
     ).scalar_one()
-    session.execute(
-        _INSERT_AUDIT,
-        {
-            "at": now,
-            "actor_slack_id": author,
-            "action": "touchpoint.create",
-            "entity": "touchpoint",
-            "entity_id": str(tp_id),
-            "detail": {"account_id": draft.account_id, "type": draft.type, "source": source},
-        },
-    )
+    detail = {"account_id": draft.account_id, "type": draft.type, "source": source}
+    audit.record(session, now, author, "touchpoint.create", "touchpoint", tp_id, detail, core=True)
     return Recorded(
         id=tp_id,
         account_id=draft.account_id,

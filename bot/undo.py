@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel
 
+from bot import audit
 from bot.action_ids import ActionId
 from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
-from models.tables import AuditLog, Expansion, NpsResponse, RenewalEvent, Touchpoint
+from models.tables import Expansion, NpsResponse, RenewalEvent, Touchpoint
 
 UNDO_WINDOW = timedelta(minutes=10)
 
@@ -76,15 +77,6 @@ def perform_undo(session: Session, clock: Clock, user_id: str, value: str) -> st
         )
     row.deleted_at = now  # type: ignore[attr-defined]
     session.add(row)
-    session.add(
-        AuditLog(
-            at=now,
-            actor_slack_id=user_id,
-            action=f"{parsed['kind']}.undo",
-            entity=kind.model.__tablename__,  # type: ignore[attr-defined]
-            entity_id=str(row_id),
-            detail={},
-        )
-    )
+    audit.record(session, now, user_id, f"{parsed['kind']}.undo", kind.model.__tablename__, row_id)  # type: ignore[attr-defined]
     session.flush()
     return f"Undone: the {kind.label} was removed."

@@ -12,7 +12,9 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from bot.clock import time_zone
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +77,8 @@ class UserDirectory:
         name = (user or {}).get("tz")
         if not name:
             return self._default, user is not None
-        try:
-            return ZoneInfo(name), True
-        except (ZoneInfoNotFoundError, ValueError):
-            return self._default, True
+        zone = time_zone(name)
+        return (zone if zone is not None else self._default), True
 
 
 def slack_fetch(client: Any) -> Fetch:

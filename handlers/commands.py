@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.answer import Answer
 from bot.deps import Deps
 from bot.errors import CsbotError
 from bot.help import help_blocks, help_text
@@ -89,6 +90,17 @@ def add_subcommand(name: str, fn: Subcommand) -> None:
     SUBCOMMANDS[name] = fn
 
 
+def from_flow(flow: Callable[[Deps, str, str], Answer]) -> Subcommand:
+    """A sub-command whose whole flow lives in bot/ (parse, check, write, answer):
+    hand it the user and the typed text, and show the Answer it returns."""
+
+    def run(request: CommandRequest, deps: Deps) -> Reply:
+        answer = flow(deps, request.user_id, request.args)
+        return Reply(text=answer.text, blocks=answer.blocks)
+
+    return run
+
+
 def error_reply(exc: BaseException) -> Reply:
     """Known errors become their own sentence; anything else a reference id."""
     if isinstance(exc, CsbotError):
@@ -146,90 +158,10 @@ def register(app: App, deps: Deps) -> None:
 # =============================================================================
 
 
-def _escalate(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.blocks.escalation import opened_confirmation
-    from bot.errors import BadInput
-    from bot.escalation_policy import load_policy
-    from bot.escalations import open_escalation, parse_escalate
-    from models.db import session_scope
-    from models.tables import Account
+from bot import escalation_flow  # noqa: E402
 
-    parsed = parse_escalate(request.args, deps.accounts)
-    policy = deps.escalation_policy or load_policy(deps.settings.escalation_policy_path, deps.settings.tz)
-    with session_scope(deps.engine) as session:
-        owner = parsed.owner_id
-        if owner is None:
-            account = session.get(Account, parsed.account_id)
-            owner = account.csm_slack_id if account is not None else None
-            if not owner:
-                raise BadInput(
-                    f"*{parsed.account_name}* has no CSM on record: name the owner, e.g. "
-                    f"`/cs escalate {parsed.account_name} {parsed.severity} @someone {parsed.summary[:40]}`. "
-                    "Nothing was opened."
-                )
-        opened = open_escalation(
-            session,
-            deps.clock,
-            account_id=parsed.account_id,
-            severity=parsed.severity,
-            summary=parsed.summary,
-            owner=owner,
-            opened_by=request.user_id,
-            channel=deps.settings.escalation_channel,
-            policy=policy,
-        )
-    deps.wake_outbox()
-    text = opened_confirmation(
-        opened.escalation_id, opened.severity, opened.account_name, opened.owner, opened.channel, opened.sla
-    )
-    return Reply(text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
-
-
-def _escalations(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.blocks.escalation import ListedEscalation, escalation_list
-    from bot.errors import BadInput
-    from bot.escalations import open_escalations
-    from models.db import session_scope
-
-    scope = (request.args or "mine").strip().lower()
-    if scope not in ("mine", "all"):
-        raise BadInput("Use: `/cs escalations [mine|all]` (mine: the ones you own; all: the team's).")
-    with session_scope(deps.engine) as session:
-        rows, total = open_escalations(session, owner=request.user_id if scope == "mine" else None)
-    if not rows:
-        if scope == "mine":
-            return Reply(text="You own no open escalations. `/cs escalations all` lists the team's.")
-        return Reply(text="No open escalations. :tada:")
-    now = deps.clock.now()
-    listed = []
-    for row in rows:
-        link = None
-        if row.channel and row.ts:
-            try:
-                link = deps.client.chat_getPermalink(channel=row.channel, message_ts=row.ts)["permalink"]
-            except Exception:  # a missing link must not hide the list
-                log.warning("no permalink for escalation %s", row.id, exc_info=True)
-        listed.append(
-            ListedEscalation(
-                id=row.id,
-                severity=row.severity,
-                account_name=row.account_name,
-                summary=row.summary,
-                owner=row.owner,
-                status=row.status,
-                age=now - row.opened_at,
-                link=link,
-            )
-        )
-    title = "Your open escalations" if scope == "mine" else "Open escalations"
-    title += f" ({total})"
-    lines = [f"{r.severity.upper()} {r.account_name} #{r.id} ({r.status})" for r in listed]
-    blocks = escalation_list(title, listed, total - len(listed))
-    return Reply(text=f"{title}: " + "; ".join(lines), blocks=blocks)
-
-
-add_subcommand("escalate", _escalate)
-add_subcommand("escalations", _escalations)
+add_subcommand("escalate", from_flow(escalation_flow.escalate))
+add_subcommand("escalations", from_flow(escalation_flow.list_open))
 
 # =============================================================================
 # Customer health (issue 7): /cs nps, renewal, upsell, team, risk. Registered at
@@ -293,8 +225,7 @@ def _log(request: CommandRequest, deps: Deps) -> Reply | None:
 def _account(request: CommandRequest, deps: Deps) -> Reply:
     from bot.log_flow import account_card_answer
 
-    answer = account_card_answer(deps, request.user_id, request.args)
-    return Reply(text=answer.text, blocks=answer.blocks)
+    return from_flow(account_card_answer)(request, deps)
 
 
 add_subcommand("log", _log)
