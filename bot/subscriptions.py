@@ -30,6 +30,11 @@ from models.db import session_scope
 from models.tables import Account, Member, Subscription
 
 KINDS = {"alerts": "at-risk alerts", "digest": "weekly digest"}
+# The digest job is not built yet: say so rather than promise a post that never comes.
+DIGEST_NOT_YET = (
+    "_Note: this version does not post the weekly digest yet. The schedule is saved and "
+    "will be used as soon as the digest ships._"
+)
 SUBSCRIBERS = ("director", "admin")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DEFAULT_TIME = "09:00"
@@ -264,6 +269,8 @@ def subscribe(
         done = "Updated" if changed else "Done"
         reply = f":white_check_mark: {done}: this channel will get {describe(sub, now)}."
         reply += f"\nStop it with `/cs unsubscribe {sub.kind}`."
+        if sub.kind == "digest":
+            reply += f"\n{DIGEST_NOT_YET}"
     return reply, True
 
 

@@ -83,7 +83,14 @@ def _help(request: CommandRequest, deps: Deps) -> Reply:
 
 
 # sub-command -> function. Feature modules add theirs with `add_subcommand`.
-SUBCOMMANDS: dict[str, Subcommand] = {"help": _help, "": _help}
+def _metrics(request: CommandRequest, deps: Deps) -> Reply:
+    return Reply(
+        text="`/cs metrics` is not available yet: the director's figures come with the weekly digest, "
+        "which this version does not build. `/cs risk` shows the at-risk accounts now."
+    )
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {"help": _help, "": _help, "metrics": _metrics}
 
 
 def add_subcommand(name: str, fn: Subcommand) -> None:

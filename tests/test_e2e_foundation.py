@@ -141,3 +141,10 @@ def test_one_log_line_per_request_without_tokens(bot: Bot, caplog) -> None:  # t
     assert len(lines) == 1
     assert lines[0].startswith("command /cs help user=UCSM2 status=200 latency_ms=")
     assert "xoxb" not in lines[0] and "legacy-verification-token" not in lines[0]
+
+
+def test_metrics_says_it_is_not_available_yet(bot: Bot) -> None:
+    answer = bot.send.command("metrics week").json()
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("`/cs metrics` is not available yet")
+    assert "`/cs risk`" in answer["text"]
