@@ -55,7 +55,8 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
 
 def start_background(settings: Settings, deps: Deps) -> list[Any]:
     """The Outbox worker (always) and the scheduler (unless CSBOT_SCHEDULER=off).
-    Each `csbot run` replica delivers; only the leader's scheduler acts."""
+    Each `csbot run` replica delivers; only the leader's scheduler acts. A separate
+    `csbot scheduler` process cannot wake this worker: its rows go out at the next poll."""
     from bot.app import build_client
     from jobs.outbox import OutboxWorker
     from jobs.registry import load_specs
@@ -66,7 +67,12 @@ def start_background(settings: Settings, deps: Deps) -> list[Any]:
     services: list[Any] = [OutboxWorker(deps.engine, client, deps.clock, wakeup=deps.outbox_wakeup).start()]
     if settings.scheduler_enabled:
         engine = deps.engine
-        services.append(SchedulerService(engine, deps.clock, lambda: load_specs(settings, engine)).start())
+        # A job's Outbox rows go out at once: the scheduler wakes this process's worker after each run.
+        services.append(
+            SchedulerService(
+                engine, deps.clock, lambda: load_specs(settings, engine), after_run=deps.wake_outbox
+            ).start()
+        )
     else:
         log.info("scheduler off (CSBOT_SCHEDULER=off): run `csbot scheduler` separately")
     return services

@@ -18,6 +18,8 @@ from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.escalations import run_policy_step
+from bot.settings import Settings
+from jobs.registry import JobSpec, every
 from models.db import session_scope
 from models.tables import Escalation
 
@@ -64,3 +66,11 @@ def run_escalation_policy(
     if paged and on_written is not None:
         on_written()
     return paged
+
+
+def job_specs(settings: Settings, engine: Engine) -> list[JobSpec]:
+    """The scheduler's entry (jobs.registry.JOB_MODULES): the policy every
+    INTERVAL_SECONDS. It manages its own short transactions (one per escalation),
+    so it runs with the engine, not inside the JobRun transaction; the scheduler
+    wakes the Outbox worker after each run (SchedulerService.after_run)."""
+    return [JobSpec(JOB_ID, every(INTERVAL_SECONDS), run_escalation_policy, with_session=False)]

@@ -27,11 +27,14 @@ from bot.health import AccountHealth, evaluate, worst_first
 from bot.outbox import NORMAL, enqueue
 from bot.scorecard import Scorecard, load_scorecard
 from bot.settings import Settings
+from jobs.registry import JobSpec, daily_at
 from models.db import session_scope
 from models.tables import Alert, HealthSnapshot, Subscription
 
 log = logging.getLogger(__name__)
 ALERT_KIND = "at_risk"
+JOB_ID = "health"  # the scheduler's job id (one run per local day of settings.tz)
+RUN_AT = "07:00"  # local time in settings.tz: the alerts land at the start of the team's day
 
 
 @dataclass
@@ -61,6 +64,18 @@ def run_health(
     card = card or load_scorecard(settings.scorecard_path)
     with session_scope(engine) as session:
         return health_pass(session, clock, card)
+
+
+def scheduled_health(session: Session, clock: Clock, settings: Settings) -> HealthRunResult:
+    """The scheduled run: `health_pass` inside the scheduler's JobRun transaction, so
+    the snapshots, the alert changes and their Outbox rows commit exactly once per day
+    (a failed run leaves nothing behind and is retried)."""
+    return health_pass(session, clock, load_scorecard(settings.scorecard_path))
+
+
+def job_specs(settings: Settings, engine: Engine) -> list[JobSpec]:
+    """The scheduler's entry (jobs.registry.JOB_MODULES): daily at RUN_AT in settings.tz."""
+    return [JobSpec(JOB_ID, daily_at(RUN_AT, settings.tz), scheduled_health, kwargs={"settings": settings})]
 
 
 def health_pass(session: Session, clock: Clock, card: Scorecard) -> HealthRunResult:

@@ -32,8 +32,11 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 # Modules whose `job_specs(settings, engine)` the scheduler runs. The features add
-# theirs here (e.g. "jobs.escalation_policy", "jobs.health", "jobs.digest").
-JOB_MODULES: list[str] = []
+# theirs here (e.g. "jobs.digest"). Imported lazily by load_specs (no import cycle).
+JOB_MODULES: list[str] = [
+    "jobs.escalation_policy",  # every minute: re-page / page up when an SLA is missed (§5)
+    "jobs.health",  # daily at 07:00 CSBOT_TZ: health snapshots and at-risk alerts (§4)
+]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

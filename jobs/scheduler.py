@@ -10,6 +10,11 @@
   Outbox rows they queue) commit exactly once.
 - On taking the lead, every job whose current period's due time has passed and
   that has no run for that period is run at once (a run missed while down).
+  `is_leader` is set when the lock is taken, before that catch-up; `caught_up`
+  once a sweep has checked every job. A stop requested meanwhile lets the job in
+  flight finish and starts no other: the next leader's catch-up does the rest.
+- After a run that finished OK, `after_run` is called (csbot run passes
+  `deps.wake_outbox`, so the Outbox rows a job queued go out at once).
 - APScheduler 3 (BackgroundScheduler) fires the jobs at their times, with
   coalesce=True, a misfire grace time, deterministic ids and replace_existing
   (LESSONS.md); a sweep every minute re-runs the due-check for all jobs, picks up
@@ -300,6 +305,7 @@ class SchedulerService:
         retry_seconds: float = 15.0,
         sweep_seconds: float = 60.0,
         misfire_grace_seconds: int = 300,
+        after_run: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -308,7 +314,13 @@ class SchedulerService:
         self.retry_seconds = retry_seconds
         self.sweep_seconds = sweep_seconds
         self.misfire_grace_seconds = misfire_grace_seconds
+        self.after_run = after_run
+        # Set while this service holds the leader lock (from before its catch-up).
         self.is_leader = threading.Event()
+        # Set, while leading, once a sweep has checked every job (the catch-up is done).
+        self.caught_up = threading.Event()
+        # Each job's outcome in the last complete sweep (what the catch-up found).
+        self.last_sweep: dict[str, Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._known: dict[str, JobSpec] = {}
@@ -327,10 +339,15 @@ class SchedulerService:
         self._stop.set()
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Stop and wait for the loop (the job in flight finishes; the lock is released)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():  # keep it: a later stop() waits again, start() starts no second loop
+                log.warning("scheduler: still finishing a job after %g s", timeout)
+            else:
+                self._thread = None
 
     def run_forever(self) -> None:
         """`csbot scheduler`: run in this thread until stopped (SIGTERM/Ctrl-C)."""
@@ -369,7 +386,10 @@ class SchedulerService:
         self._scheduler = scheduler
         self._known = {}
         try:
-            self._sweep()  # missed runs first, then the timetable
+            # Missed runs first, then the timetable; when stopping, the next leader's catch-up
+            # runs whatever this one did not get to.
+            if not self._sweep() and self._stop.is_set():
+                return
             scheduler.add_job(
                 self._sweep,
                 IntervalTrigger(seconds=self.sweep_seconds, timezone=UTC),
@@ -386,23 +406,28 @@ class SchedulerService:
             log.exception("scheduler: leading failed; going back to standby")
         finally:
             if scheduler.running:
-                scheduler.shutdown(wait=True)
+                scheduler.shutdown(wait=True)  # waits for runs in flight
             self._scheduler = None
+            self.caught_up.clear()
             self.is_leader.clear()
             self.lock.release()
 
-    def _sweep(self) -> None:
-        """Sync the timetable with the registry, then run whatever is due and not done."""
+    def _sweep(self) -> bool:
+        """Sync the timetable with the registry, then run whatever is due and not done.
+        True when every job was checked (False: no job list, or cut short by a stop)."""
         try:
             specs = self.specs()
         except Exception:
             log.exception("scheduler: could not list the jobs")
-            return
+            return False
         self._sync(specs)
+        outcomes: dict[str, Any] = {}
         for spec in specs:
             if self._stop.is_set():
-                return
-            self._tick(spec)
+                return False
+            outcomes[spec.name] = self._tick(spec)
+        self.last_sweep = outcomes
+        self.caught_up.set()
         now = self.clock.now()
         if self._pruned_at is None or now - self._pruned_at >= timedelta(hours=6):
             self._pruned_at = now
@@ -410,6 +435,7 @@ class SchedulerService:
                 prune_runs(self.engine, self.clock)
             except Exception:
                 log.exception("scheduler: could not prune old job runs")
+        return True
 
     def _sync(self, specs: list[JobSpec]) -> None:
         scheduler = self._scheduler
@@ -442,7 +468,13 @@ class SchedulerService:
 
     def _tick(self, spec: JobSpec) -> Any:
         try:
-            return run_if_due(self.engine, self.clock, spec)
+            outcome = run_if_due(self.engine, self.clock, spec)
         except Exception:
             log.exception("scheduler: job %s could not run", spec.name)
             return None
+        if outcome == OK and self.after_run is not None:
+            try:
+                self.after_run()
+            except Exception:
+                log.exception("scheduler: after_run failed after job %s", spec.name)
+        return outcome

@@ -147,20 +147,70 @@ def test_service_catches_up_on_taking_the_lead_and_standby_takes_over(engine: En
         engine, clock, lambda: [spec], lock=FileLock(lock_path), retry_seconds=0.05
     ).start()
     try:
-        assert leader.is_leader.wait(10)
+        # `is_leader` is set before the catch-up runs; `caught_up` once it has checked every job.
+        # (Stopping between the two skips the catch-up, which the next leader then does.)
+        assert leader.caught_up.wait(10)
+        assert leader.last_sweep == {"digest:CDIGEST": OK}
+        assert len(calls) == 1  # the leader's start-up catch-up ran the missed digest
         standby = SchedulerService(
             engine, clock, lambda: [spec], lock=FileLock(lock_path), retry_seconds=0.05
         )
         standby.start()
         try:
             leader.stop()  # releases the lock
-            assert standby.is_leader.wait(10)
+            assert not leader.is_leader.is_set() and not leader.caught_up.is_set()
+            assert standby.caught_up.wait(10)
+            assert standby.is_leader.is_set()
+            assert standby.last_sweep == {"digest:CDIGEST": ALREADY_RAN}  # it checked, found it done
         finally:
             standby.stop()
     finally:
         leader.stop()
-    assert len(calls) == 1  # the leader's start-up catch-up; the standby found it done
+    assert len(calls) == 1
     assert _runs(engine) == [("digest:CDIGEST", "2026-W48", OK)]
+
+
+def test_stop_during_the_catch_up_finishes_the_job_in_flight_and_starts_no_other(
+    engine: Engine, tmp_path: Path
+) -> None:
+    clock = ManualClock(MONDAY_8AM_NY + timedelta(hours=2))
+    running, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def slow(session: Session, clock: Clock) -> None:
+        running.set()
+        assert release.wait(10)
+        ran.append("slow")
+
+    def other(session: Session, clock: Clock) -> None:
+        ran.append("other")
+
+    midnight = daily_at("00:00", "UTC")
+    specs = [JobSpec("slow", midnight, slow), JobSpec("other", midnight, other)]
+    service = SchedulerService(
+        engine, clock, lambda: specs, lock=FileLock(tmp_path / "leader.lock"), retry_seconds=0.05
+    ).start()
+    try:
+        assert running.wait(10)  # the catch-up is in `slow`
+        service.request_stop()
+        release.set()
+        service.stop()
+        assert not service.is_leader.is_set() and not service.caught_up.is_set()
+    finally:
+        release.set()
+        service.stop()
+    assert ran == ["slow"]
+    assert _runs(engine) == [("slow", "2026-11-23", OK)]
+    # The lock is free again, and the next leader's catch-up runs what was left.
+    successor = SchedulerService(
+        engine, clock, lambda: specs, lock=FileLock(tmp_path / "leader.lock"), retry_seconds=0.05
+    ).start()
+    try:
+        assert successor.caught_up.wait(10)
+        assert successor.last_sweep == {"slow": ALREADY_RAN, "other": OK}
+    finally:
+        successor.stop()
+    assert ran == ["slow", "other"]
 
 
 def test_a_subscription_becomes_a_job_on_its_own_schedule(engine: Engine) -> None:
