@@ -15,6 +15,7 @@ from sqlmodel import Session, SQLModel
 
 from bot import audit
 from bot.action_ids import ActionId
+from bot.blocks.elements import button
 from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
 from models.tables import Expansion, NpsResponse, RenewalEvent, Touchpoint
@@ -45,13 +46,7 @@ def undo_button(kind: str, row_id: int) -> dict[str, Any]:
     """The Undo button for a confirmation message."""
     if kind not in UNDO_KINDS:
         raise ValueError(f"unknown undo kind {kind!r}")
-    return {
-        "type": "button",
-        "action_id": ActionId.UNDO,
-        "text": {"type": "plain_text", "text": "Undo"},
-        "style": "danger",
-        "value": undo_value(kind, row_id),
-    }
+    return button(ActionId.UNDO, "Undo", undo_value(kind, row_id), style="danger")
 
 
 def perform_undo(session: Session, clock: Clock, user_id: str, value: str) -> str:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.account_view import AccountCard
 from bot.action_ids import ActionId
+from bot.blocks.elements import button
 from bot.blocks.log_confirmation import SENTIMENT_EMOJI, local_day, mrkdwn_escape
 from bot.log_grammar import TYPE_LABELS
 from bot.money import format_cents
@@ -78,14 +79,7 @@ def account_card_blocks(
             {
                 "type": "actions",
                 "block_id": "account_card_actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": ActionId.ACCOUNT_SHARE,
-                        "text": {"type": "plain_text", "text": "Share in channel"},
-                        "value": str(card.id),
-                    }
-                ],
+                "elements": [button(ActionId.ACCOUNT_SHARE, "Share in channel", str(card.id))],
             }
         )
     text = (

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.action_ids import ActionId, CallbackId
+from bot.blocks.elements import button
 from bot.money import format_cents
 
 SEVERITY_EMOJI = {"sev1": ":red_circle:", "sev2": ":large_orange_circle:", "sev3": ":large_yellow_circle:"}
@@ -145,23 +146,11 @@ def escalation_buttons(escalation_id: int, status: str) -> list[dict[str, Any]]:
     if status == "resolved":
         return []
     value = str(escalation_id)
-
-    def button(action_id: ActionId, label: str, style: str | None = None) -> dict[str, Any]:
-        b: dict[str, Any] = {
-            "type": "button",
-            "action_id": action_id,
-            "text": {"type": "plain_text", "text": label},
-            "value": value,
-        }
-        if style:
-            b["style"] = style
-        return b
-
     elements = []
     if status == "open":
-        elements.append(button(ActionId.ESC_ACK, "Acknowledge", "primary"))
-    elements.append(button(ActionId.ESC_RESOLVE, "Resolve"))
-    escalate = button(ActionId.ESC_ESCALATE, "Escalate", "danger")
+        elements.append(button(ActionId.ESC_ACK, "Acknowledge", value, style="primary"))
+    elements.append(button(ActionId.ESC_RESOLVE, "Resolve", value))
+    escalate = button(ActionId.ESC_ESCALATE, "Escalate", value, style="danger")
     escalate["confirm"] = {
         "title": {"type": "plain_text", "text": "Page the next level?"},
         "text": {"type": "plain_text", "text": "This pages the next person up the chain now."},
@@ -169,7 +158,7 @@ def escalation_buttons(escalation_id: int, status: str) -> list[dict[str, Any]]:
         "deny": {"type": "plain_text", "text": "Cancel"},
     }
     elements.append(escalate)
-    elements.append(button(ActionId.ESC_NOTE, "Add note"))
+    elements.append(button(ActionId.ESC_NOTE, "Add note", value))
     elements.append(
         {
             "type": "users_select",

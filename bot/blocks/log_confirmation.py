@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.action_ids import ActionId
+from bot.blocks.elements import button
 from bot.log_grammar import SENTIMENT_LABELS, TYPE_LABELS
 from bot.matching import AccountRef
 from bot.touchpoints import Recorded
@@ -90,12 +91,7 @@ def account_choice(
     shown = candidates[:MAX_PICK_BUTTONS]
     text = f"“{typed}” matches {len(candidates)} accounts. Which one did you mean?"
     buttons = [
-        {
-            "type": "button",
-            "action_id": f"{ActionId.LOG_PICK_ACCOUNT}_{i}",
-            "text": {"type": "plain_text", "text": ref.name[:75]},
-            "value": pick_value(ref.id, payload),
-        }
+        button(f"{ActionId.LOG_PICK_ACCOUNT}_{i}", ref.name, pick_value(ref.id, payload))
         for i, ref in enumerate(shown)
     ]
     blocks: list[dict[str, Any]] = [
@@ -109,12 +105,7 @@ def account_card_choice(typed: str, candidates: tuple[AccountRef, ...]) -> tuple
     """`/cs account` with several matches: one button per candidate opens its card."""
     text = f"“{typed}” matches {len(candidates)} accounts. Which one?"
     buttons = [
-        {
-            "type": "button",
-            "action_id": f"{ActionId.ACCOUNT_PICK}_{i}",
-            "text": {"type": "plain_text", "text": ref.name[:75]},
-            "value": str(ref.id),
-        }
+        button(f"{ActionId.ACCOUNT_PICK}_{i}", ref.name, str(ref.id))
         for i, ref in enumerate(candidates[:MAX_PICK_BUTTONS])
     ]
     return text, [

@@ -1,0 +1,20 @@
+"""Block Kit elements every builder uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BUTTON_TEXT_LIMIT = 75  # Slack rejects longer button labels
+
+
+def button(action_id: str, label: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    """A button; `style` is "primary" or "danger" (Slack's only two)."""
+    element: dict[str, Any] = {
+        "type": "button",
+        "action_id": str(action_id),
+        "text": {"type": "plain_text", "text": label[:BUTTON_TEXT_LIMIT]},
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
