@@ -37,8 +37,9 @@ from bot.scorecard import Scorecard, load_scorecard
 from bot.settings import Settings
 from bot.subscriptions import subscription_job_specs
 from jobs.registry import JobSpec, daily_at
+from jobs.scheduler import OK
 from models.db import session_scope
-from models.tables import Account, Alert, HealthSnapshot, Subscription
+from models.tables import Account, Alert, HealthSnapshot, JobRun, Subscription
 
 log = logging.getLogger(__name__)
 ALERT_KIND = "at_risk"
@@ -92,12 +93,28 @@ def scheduled_health(session: Session, clock: Clock, settings: Settings) -> Heal
     return health_pass(session, clock, load_scorecard(settings.scorecard_path), tz=settings.tz)
 
 
+class NewsNotReady(RuntimeError):
+    """Today's scoring is due but not committed yet: the alerts job fails this time and
+    the scheduler retries it a few minutes later, instead of spending its day on
+    yesterday's news (a channel at 07:00 in CSBOT_TZ fires with the nightly job)."""
+
+
 def scheduled_alerts(session: Session, clock: Clock, settings: Settings, subscription_id: int) -> list[str]:
     """One alerts subscription's run, at its own time, inside the scheduler's JobRun
     transaction: the message and the watermark commit together, once per local day."""
     subscription = session.get(Subscription, subscription_id)
     if subscription is None or subscription.kind != "alerts":
         return []  # unsubscribed since the job list was read
+    now = clock.now()
+    period, due = daily_at(RUN_AT, settings.tz).period(now)
+    if due <= now:
+        scored = session.execute(
+            select(JobRun.outcome).where(JobRun.job == JOB_ID, JobRun.period == period)
+        ).scalar()
+        if scored != OK:
+            raise NewsNotReady(
+                f"the health job has not finished for {period} yet; the alerts will be retried"
+            )
     return post_alerts(session, clock, settings, subscription)
 
 

@@ -14,9 +14,10 @@ from bot.action_ids import ActionId
 from bot.subscriptions import describe, next_post
 from jobs.outbox import deliver_due
 from jobs.registry import load_specs
-from jobs.scheduler import catch_up
+from jobs.scheduler import catch_up, run_if_due
 from models.db import session_scope
 from models.tables import Alert, NpsResponse, Subscription
+from tests.escalation_helpers import flush
 from tests.harness import START, Bot
 from tests.test_health_job import listed, portfolio, subscribe, touch
 
@@ -163,3 +164,22 @@ def test_an_account_snoozed_or_recovered_before_the_posting_time_is_not_posted(b
     tick(bot, SAT + timedelta(hours=13))
     assert [listed(m) for m in bot.fake.messages_in("CALERTS")] == [["Globex"]]
     assert bot.fake.messages_in("CALERTS")[0]["text"] == "1 account newly at risk: Globex"
+
+
+def test_a_channel_at_the_scoring_time_waits_for_the_scoring_instead_of_missing_the_day(bot: Bot) -> None:
+    """The scheduler may start a 07:00 channel's job before the 07:00 scoring has
+    committed: that run fails, posts nothing, and is retried once the news is there."""
+    portfolio(bot)
+    subscribe(bot, "CALERTS", time_of_day="07:00", tz="America/New_York")
+    specs = {spec.name: spec for spec in load_specs(bot.deps.settings, bot.engine)}
+    bot.clock.set(SAT + timedelta(hours=12))  # 07:00 in New York
+    outcome = run_if_due(bot.engine, bot.clock, specs["alerts:CALERTS"])
+    assert outcome.startswith("error: NewsNotReady: the health job has not finished for 2026-11-21")
+    assert run_if_due(bot.engine, bot.clock, specs["health"]) == "ok"
+    flush(bot)
+    assert bot.fake.messages_in("CALERTS") == []
+    bot.clock.advance(minutes=5)  # the scheduler's sweep retries a failed run after five minutes
+    assert run_if_due(bot.engine, bot.clock, specs["alerts:CALERTS"]) == "ok"
+    flush(bot)
+    assert [listed(m) for m in bot.fake.messages_in("CALERTS")] == [["Acme", "Initech", "Globex"]]
+    assert run_if_due(bot.engine, bot.clock, specs["alerts:CALERTS"]) == "already ran"
