@@ -5,7 +5,7 @@ posts the news since its last post, at its time in its time zone, once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -16,7 +16,7 @@ from jobs.outbox import deliver_due
 from jobs.registry import load_specs
 from jobs.scheduler import catch_up, run_if_due
 from models.db import session_scope
-from models.tables import Alert, NpsResponse, Subscription
+from models.tables import Alert, HealthSnapshot, NpsResponse, Outbox, Subscription
 from tests.escalation_helpers import flush
 from tests.harness import START, Bot
 from tests.test_health_job import listed, portfolio, subscribe, touch
@@ -183,3 +183,16 @@ def test_a_channel_at_the_scoring_time_waits_for_the_scoring_instead_of_missing_
     flush(bot)
     assert [listed(m) for m in bot.fake.messages_in("CALERTS")] == [["Acme", "Initech", "Globex"]]
     assert run_if_due(bot.engine, bot.clock, specs["alerts:CALERTS"]) == "already ran"
+
+
+def test_a_late_catch_up_dates_the_snapshots_and_the_message_by_the_teams_day(bot: Bot) -> None:
+    portfolio(bot)
+    subscribe(bot, "CALERTS", time_of_day="21:00", tz="America/New_York")
+    # The bot was down all Friday; it comes back at 21:30 in New York, already Saturday in UTC.
+    assert tick(bot, SAT + timedelta(hours=2, minutes=30)) == {"health": "ok", "alerts:CALERTS": "ok"}
+    with session_scope(bot.engine) as s:
+        assert {x.date for x in s.exec(select(HealthSnapshot)).all()} == {date(2026, 11, 20)}
+        keys = [o.key for o in s.exec(select(Outbox).where(Outbox.channel == "CALERTS")).all()]
+    assert len(keys) == 1 and keys[0].startswith("alerts:CALERTS:2026-11-20:")
+    (message,) = bot.fake.messages_in("CALERTS")
+    assert message["blocks"][0]["text"]["text"] == ":rotating_light: 3 accounts newly at risk (Nov 20)"
