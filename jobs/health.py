@@ -251,16 +251,6 @@ def _update_alerts(
     return worst_first(news)
 
 
-def matches(subscription: Subscription, item: AccountHealth) -> bool:
-    """A subscription's filter: a segment and/or a CSM (None matches all)."""
-    if (
-        subscription.filter_segment
-        and (item.account.segment or "").lower() != subscription.filter_segment.lower()
-    ):
-        return False
-    return not (subscription.filter_csm and item.account.csm_slack_id != subscription.filter_csm)
-
-
 def post_alerts(
     session: Session,
     clock: Clock,
