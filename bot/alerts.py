@@ -27,8 +27,9 @@ def account_from_button(session: Session, value: str) -> Account:
 
 
 def snooze(session: Session, clock: Clock, user_id: str, value: str, *, days: int = 7) -> str:
-    """Quiet the account's open at-risk alert for `days`: the nightly job posts
-    nothing about it until then, and announces it again if it is still at risk."""
+    """Quiet the account's open at-risk alert for `days`: no channel is posted
+    anything about it until then, and the nightly job makes it news again if it is
+    still at risk (posted at each channel's next time)."""
     account = account_from_button(session, value)
     alert = session.exec(
         select(Alert)

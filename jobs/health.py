@@ -1,8 +1,14 @@
 """The nightly health job (PRODUCT.md §4): a HealthSnapshot for every account,
-the at-risk decision, Alert rows kept open/closed, and one message per
-`alerts` subscription listing what changed (newly at risk, or a new reason),
-worst first by ARR. Everything is written in one transaction, Outbox rows
-included, with a fixed number of statements whatever the portfolio size.
+the at-risk decision, and Alert rows kept open/closed, with `Alert.news_at` set
+when an account becomes news (newly at risk, a new reason, a snooze run out
+while still at risk). Everything is written in one transaction, with a fixed
+number of statements whatever the portfolio size. It posts nothing.
+
+Posting is one job per `alerts` subscription, at the subscription's own time
+(`/cs subscribe alerts … HH:MM tz`): one message listing the open, un-snoozed
+alerts that match its filter and became news since its watermark
+(`Subscription.alerts_posted_through`), worst first by ARR; the watermark moves
+in the same transaction. Nothing new: no message.
 
 Alert.reasons holds the *keys* of the reasons that were alerted ("red",
 "renewal", "drop", "measure:recency", ...), so that a reason whose words move
@@ -15,9 +21,11 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -27,14 +35,16 @@ from bot.health import AccountHealth, evaluate, worst_first
 from bot.outbox import NORMAL, enqueue
 from bot.scorecard import Scorecard, load_scorecard
 from bot.settings import Settings
+from bot.subscriptions import subscription_job_specs
 from jobs.registry import JobSpec, daily_at
+from jobs.scheduler import OK
 from models.db import session_scope
-from models.tables import Alert, HealthSnapshot, Subscription
+from models.tables import Account, Alert, HealthSnapshot, JobRun, Subscription
 
 log = logging.getLogger(__name__)
 ALERT_KIND = "at_risk"
 JOB_ID = "health"  # the scheduler's job id (one run per local day of settings.tz)
-RUN_AT = "07:00"  # local time in settings.tz: the alerts land at the start of the team's day
+RUN_AT = "07:00"  # local time in settings.tz: scored before the team's day starts
 
 
 @dataclass
@@ -44,6 +54,7 @@ class HealthRunResult:
     alerted: list[int] = field(default_factory=list)  # account ids that are news this run
     closed: int = 0
     messages: list[str] = field(default_factory=list)  # Outbox keys queued
+    health: dict[int, AccountHealth] = field(default_factory=dict, repr=False)  # by account id
 
     def summary(self) -> str:
         return (
@@ -59,34 +70,74 @@ def run_health(
     *,
     card: Scorecard | None = None,
 ) -> HealthRunResult:
-    """Score every account, keep the alerts, queue the alert messages. Safe to
-    run twice a day: today's snapshots are replaced and unchanged alerts stay quiet."""
+    """Score every account, keep the alerts, and post the news to every alerts
+    subscription at once (bench/health.py, `csbot` by hand). Safe to run twice a
+    day: today's snapshots are replaced and unchanged alerts stay quiet."""
     card = card or load_scorecard(settings.scorecard_path)
     with session_scope(engine) as session:
-        return health_pass(session, clock, card)
+        result = health_pass(session, clock, card, tz=settings.tz)
+        subscriptions = session.execute(
+            select(Subscription).where(Subscription.kind == "alerts").order_by(Subscription.id)
+        ).scalars()
+        for subscription in subscriptions:
+            result.messages += post_alerts(
+                session, clock, settings, subscription, card=card, health=result.health
+            )
+        return result
 
 
 def scheduled_health(session: Session, clock: Clock, settings: Settings) -> HealthRunResult:
     """The scheduled run: `health_pass` inside the scheduler's JobRun transaction, so
-    the snapshots, the alert changes and their Outbox rows commit exactly once per day
-    (a failed run leaves nothing behind and is retried)."""
-    return health_pass(session, clock, load_scorecard(settings.scorecard_path))
+    the snapshots and the alert changes commit exactly once per day (a failed run
+    leaves nothing behind and is retried). It posts nothing: see `scheduled_alerts`."""
+    return health_pass(session, clock, load_scorecard(settings.scorecard_path), tz=settings.tz)
+
+
+class NewsNotReady(RuntimeError):
+    """Today's scoring is due but not committed yet: the alerts job fails this time and
+    the scheduler retries it a few minutes later, instead of spending its day on
+    yesterday's news (a channel at 07:00 in CSBOT_TZ fires with the nightly job)."""
+
+
+def scheduled_alerts(session: Session, clock: Clock, settings: Settings, subscription_id: int) -> list[str]:
+    """One alerts subscription's run, at its own time, inside the scheduler's JobRun
+    transaction: the message and the watermark commit together, once per local day."""
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None or subscription.kind != "alerts":
+        return []  # unsubscribed since the job list was read
+    now = clock.now()
+    period, due = daily_at(RUN_AT, settings.tz).period(now)
+    if due <= now:
+        scored = session.execute(
+            select(JobRun.outcome).where(JobRun.job == JOB_ID, JobRun.period == period)
+        ).scalar()
+        if scored != OK:
+            raise NewsNotReady(
+                f"the health job has not finished for {period} yet; the alerts will be retried"
+            )
+    return post_alerts(session, clock, settings, subscription)
 
 
 def job_specs(settings: Settings, engine: Engine) -> list[JobSpec]:
-    """The scheduler's entry (jobs.registry.JOB_MODULES): daily at RUN_AT in settings.tz."""
-    return [JobSpec(JOB_ID, daily_at(RUN_AT, settings.tz), scheduled_health, kwargs={"settings": settings})]
+    """The scheduler's entry (jobs.registry.JOB_MODULES): the scoring daily at RUN_AT in
+    settings.tz, and one posting job per alerts subscription at its own time."""
+    nightly = JobSpec(JOB_ID, daily_at(RUN_AT, settings.tz), scheduled_health, kwargs={"settings": settings})
+    return [nightly, *subscription_job_specs(engine, "alerts", partial(scheduled_alerts, settings=settings))]
 
 
-def health_pass(session: Session, clock: Clock, card: Scorecard) -> HealthRunResult:
+def local_day(now: datetime, tz: str) -> date:
+    """The day it is in `tz`: what a snapshot and a message key are dated by."""
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def health_pass(session: Session, clock: Clock, card: Scorecard, *, tz: str = "UTC") -> HealthRunResult:
     now = clock.now()
-    today = now.date()
+    today = local_day(now, tz)
     results = evaluate(session, now, card)
     result = HealthRunResult(accounts=len(results), at_risk=sum(1 for r in results if r.at_risk))
+    result.health = {r.account.id: r for r in results}
     _write_snapshots(session, today, results)
-    news = _update_alerts(session, now, results, result)
-    if news:
-        _queue_messages(session, clock, today, news, result)
+    _update_alerts(session, now, results, result)
     log.info("health run %s: %s", today, result.summary())
     return result
 
@@ -116,13 +167,13 @@ def _update_alerts(
     """Open, refresh and close Alert rows; return the accounts to announce."""
     table: Any = Alert.__table__
     open_rows = session.execute(
-        select(table.c.id, table.c.account_id, table.c.reasons, table.c.snoozed_until, table.c.last_posted)
+        select(table.c.id, table.c.account_id, table.c.reasons, table.c.snoozed_until, table.c.news_at)
         .where(table.c.state == "open", table.c.kind == ALERT_KIND)
         .order_by(table.c.id)
     ).all()
     open_alerts = {row.account_id: row for row in open_rows}  # the newest wins if there were two
     inserts: list[dict[str, Any]] = []
-    # every change to an existing alert goes in ONE executemany: (state, reasons, last_posted, snoozed_until)
+    # every change to an existing alert goes in ONE executemany: (state, reasons, news_at, snoozed_until)
     changes: list[dict[str, Any]] = []
 
     def change(
@@ -130,7 +181,7 @@ def _update_alerts(
         *,
         state: str = "open",
         reasons: list[str] | None = None,
-        posted: bool = False,
+        news: bool = False,
         snoozed_until: datetime | None = None,
     ) -> None:
         changes.append(
@@ -138,7 +189,7 @@ def _update_alerts(
                 "b_id": row.id,
                 "b_state": state,
                 "b_reasons": row.reasons if reasons is None else reasons,
-                "b_last_posted": now if posted else row.last_posted,
+                "b_news_at": now if news else row.news_at,
                 "b_snoozed_until": snoozed_until,
             }
         )
@@ -163,8 +214,9 @@ def _update_alerts(
                     "reasons": keys,
                     "state": "open",
                     "first_seen": now,
-                    "last_posted": now,
+                    "last_posted": None,
                     "snoozed_until": None,
+                    "news_at": now,
                 }
             )
             news.append(r)
@@ -176,7 +228,7 @@ def _update_alerts(
                 change(alert, reasons=keys, snoozed_until=snoozed)
         elif snoozed is not None or set(keys) - set(alert.reasons or []):
             news.append(r)  # the snooze ran out while still at risk, or there is a new reason
-            change(alert, reasons=keys, posted=True)
+            change(alert, reasons=keys, news=True)
         elif keys != list(alert.reasons or []):
             change(alert, reasons=keys)  # a reason went away: remember, so its return is news
     for row in open_alerts.values():  # accounts gone (deleted or churned)
@@ -190,7 +242,7 @@ def _update_alerts(
             .values(
                 state=bindparam("b_state"),
                 reasons=bindparam("b_reasons"),
-                last_posted=bindparam("b_last_posted"),
+                news_at=bindparam("b_news_at"),
                 snoozed_until=bindparam("b_snoozed_until"),
             ),
             changes,
@@ -199,39 +251,67 @@ def _update_alerts(
     return worst_first(news)
 
 
-def matches(subscription: Subscription, item: AccountHealth) -> bool:
-    """A subscription's filter: a segment and/or a CSM (None matches all)."""
-    if (
-        subscription.filter_segment
-        and (item.account.segment or "").lower() != subscription.filter_segment.lower()
-    ):
-        return False
-    return not (subscription.filter_csm and item.account.csm_slack_id != subscription.filter_csm)
+def post_alerts(
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    subscription: Subscription,
+    *,
+    card: Scorecard | None = None,
+    health: dict[int, AccountHealth] | None = None,
+) -> list[str]:
+    """Queue one message for `subscription` with its alerts that became news since
+    its watermark, then move the watermark; returns the Outbox keys queued (0 or 1).
 
-
-def _queue_messages(
-    session: Session, clock: Clock, today: date, news: list[AccountHealth], result: HealthRunResult
-) -> None:
-    subscriptions = session.execute(
-        select(Subscription).where(Subscription.kind == "alerts").order_by(Subscription.id)
-    ).scalars()
-    for subscription in subscriptions:
-        items = [item for item in news if matches(subscription, item)]
-        if not items:
-            continue
-        text, blocks = risk_alert_message(items, today=today)
-        # Same news queued twice (a re-run) is one message; other news the same day is another.
-        digest = hashlib.sha256(
-            "|".join(f"{i.account.id}:{','.join(x.key for x in i.risks)}" for i in items).encode()
-        ).hexdigest()[:10]
-        key = f"alerts:{subscription.channel_id}:{today.isoformat()}:{digest}"
-        enqueue(
-            session,
-            clock,
-            key=key,
-            text=text,
-            blocks=blocks,
-            channel=subscription.channel_id,
-            priority=NORMAL,
-        )
-        result.messages.append(key)
+    Only open, un-snoozed alerts matching its filter; an account that is no longer at
+    risk now (scored live, or from `health` when the caller just scored everything)
+    is left out. A fixed number of statements whatever the number of alerts."""
+    now = clock.now()
+    table: Any = Alert.__table__
+    accounts: Any = Account.__table__
+    if subscription.alerts_posted_through is not None:
+        fresh = table.c.news_at > subscription.alerts_posted_through
+    else:  # a new subscription gets the news from its creation on
+        fresh = table.c.news_at >= subscription.created_at
+    query = (
+        select(table.c.id, table.c.account_id, table.c.news_at, table.c.snoozed_until)
+        .join(accounts, accounts.c.id == table.c.account_id)
+        .where(table.c.state == "open", table.c.kind == ALERT_KIND, table.c.news_at.is_not(None), fresh)
+    )
+    if subscription.filter_segment:
+        query = query.where(func.lower(accounts.c.segment) == subscription.filter_segment.lower())
+    if subscription.filter_csm:
+        query = query.where(accounts.c.csm_slack_id == subscription.filter_csm)
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    # Everything read here is dealt with (posted, or quiet because snoozed or recovered).
+    subscription.alerts_posted_through = max(row.news_at for row in rows)
+    session.add(subscription)
+    snoozed = {row.account_id for row in rows if row.snoozed_until is not None and row.snoozed_until > now}
+    ids = sorted({row.account_id for row in rows} - snoozed)
+    if health is None and ids:
+        scope = select(Account.id).where(Account.id.in_(ids))  # type: ignore[union-attr]
+        scored = evaluate(session, now, card or load_scorecard(settings.scorecard_path), scope)
+        health = {r.account.id: r for r in scored}
+    items = worst_first([health[i] for i in ids if health and i in health and health[i].at_risk])
+    if not items:
+        session.flush()
+        return []
+    text, blocks = risk_alert_message(items, today=local_day(now, subscription.tz))
+    # Same news queued twice (a re-run) is one message; other news the same day is another.
+    digest = hashlib.sha256(
+        "|".join(f"{i.account.id}:{','.join(x.key for x in i.risks)}" for i in items).encode()
+    ).hexdigest()[:10]
+    key = f"alerts:{subscription.channel_id}:{local_day(now, settings.tz).isoformat()}:{digest}"
+    enqueue(
+        session, clock, key=key, text=text, blocks=blocks, channel=subscription.channel_id, priority=NORMAL
+    )
+    posted = {i.account.id for i in items}
+    session.execute(
+        update(table)
+        .where(table.c.id.in_([r.id for r in rows if r.account_id in posted]))
+        .values(last_posted=now)
+    )
+    session.flush()
+    return [key]

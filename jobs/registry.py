@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # theirs here (e.g. "jobs.digest"). Imported lazily by load_specs (no import cycle).
 JOB_MODULES: list[str] = [
     "jobs.escalation_policy",  # every minute: re-page / page up when an SLA is missed (§5)
-    "jobs.health",  # daily at 07:00 CSBOT_TZ: health snapshots and at-risk alerts (§4)
+    "jobs.health",  # daily at 07:00 CSBOT_TZ: health snapshots; each alerts subscription at its time (§4)
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

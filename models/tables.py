@@ -154,6 +154,8 @@ class Subscription(SQLModel, table=True):
     tz: str = Field(default="UTC")
     created_by: str
     created_at: datetime = _ts()
+    # alerts: the newest Alert.news_at this channel has been told about (None: created_at)
+    alerts_posted_through: datetime | None = _ts(nullable=True)
 
 
 # --- escalations ---------------------------------------------------------------
@@ -262,3 +264,6 @@ class Alert(SQLModel, table=True):
     first_seen: datetime = _ts()
     last_posted: datetime | None = _ts(nullable=True)
     snoozed_until: datetime | None = _ts(nullable=True)
+    # when it last became news (newly at risk, a new reason, the snooze over): the
+    # subscriptions' own jobs post the alerts newer than their watermark
+    news_at: datetime | None = _ts(nullable=True)

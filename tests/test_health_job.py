@@ -76,7 +76,15 @@ def usage(bot: Bot, account_id: int, active: int, licensed: int) -> None:
         )
 
 
-def subscribe(bot: Bot, channel: str, *, segment: str | None = None, csm: str | None = None) -> None:
+def subscribe(
+    bot: Bot,
+    channel: str,
+    *,
+    segment: str | None = None,
+    csm: str | None = None,
+    time_of_day: str = "09:00",
+    tz: str = "UTC",
+) -> None:
     with session_scope(bot.engine) as s:
         s.add(
             Subscription(
@@ -84,6 +92,8 @@ def subscribe(bot: Bot, channel: str, *, segment: str | None = None, csm: str | 
                 kind="alerts",
                 filter_segment=segment,
                 filter_csm=csm,
+                time_of_day=time_of_day,
+                tz=tz,
                 created_by="UADMIN",
                 created_at=bot.clock.now(),
             )

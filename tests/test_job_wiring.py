@@ -1,8 +1,9 @@
 """The scheduled jobs as the scheduler sees them (both backends, clock moved by hand):
-the registry lists the escalation policy (every minute) and the daily health and
-alerts job (07:00 in CSBOT_TZ); the scheduler's due-check runs them at those times,
-once per period; and in `csbot run` a job's Outbox rows are delivered at once,
-because the scheduler wakes the worker."""
+the registry lists the escalation policy (every minute), the daily health scoring
+(07:00 in CSBOT_TZ) and one alerts job per alerts subscription (at its own time);
+the scheduler's due-check runs them at those times, once per period; and in
+`csbot run` a job's Outbox rows are delivered at once, because the scheduler
+wakes the worker."""
 
 from __future__ import annotations
 
@@ -98,37 +99,50 @@ def _at_risk_portfolio(bot: Bot) -> None:
     touch(bot, acme, 60, sentiment=-1, count=3)
     hooli = add_account(bot, "Hooli", arr=900_000, csm="UCSM2", segment="enterprise")
     touch(bot, hooli, 1, sentiment=1)
-    subscribe(bot, "CALERTS")
+    subscribe(bot, "CALERTS", time_of_day="07:30", tz="America/New_York")
 
 
-def test_health_job_runs_at_7_local_and_posts_an_alert_once(bot: Bot) -> None:
+def test_health_job_scores_at_7_local_and_the_channel_is_posted_once_at_its_own_time(bot: Bot) -> None:
     _at_risk_portfolio(bot)
-    health = _specs(bot)["health"]
+    specs = _specs(bot)
+    health, alerts = specs["health"], specs["alerts:CALERTS"]
+    assert alerts.schedule.describe == "daily at 07:30 America/New_York"
     bot.clock.set(SAT_0659_NY)
     assert run_if_due(bot.engine, bot.clock, health) == NOT_DUE
+    assert run_if_due(bot.engine, bot.clock, alerts) == NOT_DUE
     flush(bot)
     assert bot.fake.messages_in("CALERTS") == []
 
-    bot.clock.advance(minutes=1)  # Saturday 07:00 in New York
+    bot.clock.advance(minutes=1)  # Saturday 07:00 in New York: scored, posted at 07:30
     assert run_if_due(bot.engine, bot.clock, health) == OK
+    assert run_if_due(bot.engine, bot.clock, alerts) == NOT_DUE
     flush(bot)
-    (alert,) = bot.fake.messages_in("CALERTS")
-    assert listed(alert) == ["Acme"]
+    assert bot.fake.messages_in("CALERTS") == []
     with session_scope(bot.engine) as s:
         assert len(s.exec(select(HealthSnapshot)).all()) == 2
         assert [a.state for a in s.exec(select(Alert)).all()] == ["open"]
 
+    bot.clock.advance(minutes=30)  # 07:30 in New York, the channel's time
+    assert run_if_due(bot.engine, bot.clock, alerts) == OK
+    flush(bot)
+    (alert,) = bot.fake.messages_in("CALERTS")
+    assert listed(alert) == ["Acme"]
+
     for hours in (0, 3, 11):  # the same day again (the sweep, a restart, a second replica)
         bot.clock.advance(hours=hours)
         assert run_if_due(bot.engine, bot.clock, health) == ALREADY_RAN
+        assert run_if_due(bot.engine, bot.clock, alerts) == ALREADY_RAN
     flush(bot)
     assert len(bot.fake.messages_in("CALERTS")) == 1
 
     bot.clock.set(SAT_0659_NY + timedelta(days=1, minutes=1))  # Sunday 07:00: a new day, runs again…
     assert run_if_due(bot.engine, bot.clock, health) == OK
+    bot.clock.advance(minutes=30)
+    assert run_if_due(bot.engine, bot.clock, alerts) == OK
     flush(bot)
     assert len(bot.fake.messages_in("CALERTS")) == 1  # …but Acme is no news: nothing posted
     assert _runs(bot, "health") == [("2026-11-21", OK), ("2026-11-22", OK)]
+    assert _runs(bot, "alerts:CALERTS") == [("2026-11-21", OK), ("2026-11-22", OK)]
 
 
 # --- inside `csbot run`: the scheduler wakes the Outbox worker ---------------------------
@@ -194,7 +208,7 @@ def test_scheduler_in_csbot_run_wakes_the_worker_after_the_jobs_queue_messages(
         service = _service(bot, tmp_path, after_run=bot.deps.wake_outbox).start()
         try:
             assert service.caught_up.wait(10)
-            assert service.last_sweep == {"escalation_policy": OK, "health": OK}
+            assert service.last_sweep == {"escalation_policy": OK, "health": OK, "alerts:CALERTS": OK}
             # Only a wake-up makes this worker deliver: the re-page and the alert arrive.
             assert bot.fake.wait_for(lambda: len(dms(bot, "UCSM1")) == 2, timeout=10)
             assert bot.fake.wait_for(lambda: bot.fake.messages_in("CALERTS"), timeout=10)
