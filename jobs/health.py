@@ -36,7 +36,7 @@ from bot.outbox import NORMAL, enqueue
 from bot.scorecard import Scorecard, load_scorecard
 from bot.settings import Settings
 from bot.subscriptions import subscription_job_specs
-from jobs.registry import JobSpec, daily_at
+from jobs.registry import JobNotReady, JobSpec, daily_at
 from jobs.scheduler import OK
 from models.db import session_scope
 from models.tables import Account, Alert, HealthSnapshot, JobRun, Subscription
@@ -93,7 +93,7 @@ def scheduled_health(session: Session, clock: Clock, settings: Settings) -> Heal
     return health_pass(session, clock, load_scorecard(settings.scorecard_path), tz=settings.tz)
 
 
-class NewsNotReady(RuntimeError):
+class NewsNotReady(JobNotReady):
     """Today's scoring is due but not committed yet: the alerts job fails this time and
     the scheduler retries it a few minutes later, instead of spending its day on
     yesterday's news (a channel at 07:00 in CSBOT_TZ fires with the nightly job)."""

@@ -51,6 +51,11 @@ class Schedule:
     describe: str = ""
 
 
+class JobNotReady(Exception):
+    """Raised by a job whose inputs are not there yet (not a failure): the scheduler
+    logs it quietly and runs the job again a few minutes later in the same period."""
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job. `fn(session, clock, **kwargs)` runs in the same transaction as its

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.clock import Clock
-from jobs.registry import JobSpec
+from jobs.registry import JobNotReady, JobSpec
 from models.db import session_scope
 from models.tables import JobRun
 
@@ -112,7 +112,7 @@ def _run_in_transaction(engine: Engine, clock: Clock, spec: JobSpec, period: str
     except IntegrityError:
         return ALREADY_RAN
     except Exception as exc:
-        log.exception("job %s %s failed", spec.name, period)
+        _log_failure(spec, period, exc)
         return _record_failure(engine, clock, spec, period, now, exc)
     log.info("job %s ran for period %s", spec.name, period)
     return OK
@@ -131,7 +131,7 @@ def _run_with_engine(engine: Engine, clock: Clock, spec: JobSpec, period: str, n
         spec.fn(engine, clock, **spec.kwargs)
         outcome = OK
     except Exception as exc:
-        log.exception("job %s %s failed", spec.name, period)
+        _log_failure(spec, period, exc)
         outcome = _error(exc)
     with session_scope(engine) as session:
         run = session.get(JobRun, run_id)
@@ -141,6 +141,13 @@ def _run_with_engine(engine: Engine, clock: Clock, spec: JobSpec, period: str, n
     if outcome == OK:
         log.info("job %s ran for period %s", spec.name, period)
     return outcome
+
+
+def _log_failure(spec: JobSpec, period: str, exc: BaseException) -> None:
+    if isinstance(exc, JobNotReady):
+        log.info("job %s %s not ready (%s); trying again in %s", spec.name, period, exc, RETRY_FAILED_AFTER)
+    else:
+        log.exception("job %s %s failed", spec.name, period, exc_info=exc)
 
 
 def _error(exc: BaseException) -> str:

@@ -5,9 +5,11 @@ posts the news since its last post, at its time in its time zone, once."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot.action_ids import ActionId
@@ -166,15 +168,22 @@ def test_an_account_snoozed_or_recovered_before_the_posting_time_is_not_posted(b
     assert bot.fake.messages_in("CALERTS")[0]["text"] == "1 account newly at risk: Globex"
 
 
-def test_a_channel_at_the_scoring_time_waits_for_the_scoring_instead_of_missing_the_day(bot: Bot) -> None:
+def test_a_channel_at_the_scoring_time_waits_for_the_scoring_instead_of_missing_the_day(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
     """The scheduler may start a 07:00 channel's job before the 07:00 scoring has
     committed: that run fails, posts nothing, and is retried once the news is there."""
+    caplog.set_level(logging.INFO, logger="jobs.scheduler")
     portfolio(bot)
     subscribe(bot, "CALERTS", time_of_day="07:00", tz="America/New_York")
     specs = {spec.name: spec for spec in load_specs(bot.deps.settings, bot.engine)}
     bot.clock.set(SAT + timedelta(hours=12))  # 07:00 in New York
     outcome = run_if_due(bot.engine, bot.clock, specs["alerts:CALERTS"])
     assert outcome.startswith("error: NewsNotReady: the health job has not finished for 2026-11-21")
+    # Waiting for the scoring is expected, not a failure: logged quietly, no traceback.
+    waits = [r for r in caplog.records if r.name == "jobs.scheduler" and "not ready" in r.getMessage()]
+    assert [(r.levelno, r.exc_info) for r in waits] == [(logging.INFO, None)]
+    assert not [r for r in caplog.records if r.name == "jobs.scheduler" and r.levelno >= logging.ERROR]
     assert run_if_due(bot.engine, bot.clock, specs["health"]) == "ok"
     flush(bot)
     assert bot.fake.messages_in("CALERTS") == []
