@@ -35,10 +35,11 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
     background = start_background(settings, deps)
     try:
         if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from bot.socket_mode import BudgetedSocketModeHandler
 
             log.info("starting in Socket Mode")
-            SocketModeHandler(app, settings.slack_app_token.reveal()).start()  # type: ignore[union-attr]
+            token = settings.slack_app_token.reveal()  # type: ignore[union-attr]
+            BudgetedSocketModeHandler(app, token, lambda: deps.ack_budget_seconds).start()
             return 0
         import uvicorn
 
@@ -46,7 +47,13 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
 
         port = port or settings.port
         log.info("listening on http://0.0.0.0:%s/slack/events", port)
-        uvicorn.run(build_asgi(app), host="0.0.0.0", port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            build_asgi(app, lambda: deps.ack_budget_seconds),
+            host="0.0.0.0",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
         return 0
     finally:
         for service in reversed(background):

@@ -2,12 +2,16 @@
 
 Bolt's own Starlette adapter runs the (sync) App on the event loop; we run
 dispatch in Starlette's thread pool instead, so one slow request never stalls
-the others. One log line per request: what, who, how long, outcome."""
+the others, and give it an ack budget (bot/ack_budget.py): past it, Slack gets
+an empty 200 at once and a command's late answer goes to its response_url.
+One log line per request: what, who, how long, outcome."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_starlette_response
@@ -16,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+from bot.ack_budget import DEFAULT_ACK_BUDGET_SECONDS, deliver_late_answer
 
 log = logging.getLogger("csbot.requests")
 
@@ -43,19 +49,39 @@ def describe(body: dict) -> tuple[str, str]:
     return str(kind or "unknown"), "-"
 
 
-def build_asgi(app: App) -> Starlette:
+def _log_request(bolt_request: BoltRequest, outcome: object, started: float) -> None:
+    what, who = describe(bolt_request.body)
+    log.info(
+        "%s user=%s status=%s latency_ms=%.1f", what, who, outcome, (time.perf_counter() - started) * 1000
+    )
+
+
+def _finish_late(done: asyncio.Future, body: dict) -> None:  # type: ignore[type-arg]
+    """The dispatch that outlived its ack: forward its answer off the event loop."""
+    if done.cancelled() or done.exception() is not None:
+        log.error("a late request failed", exc_info=done.exception())
+        return
+    asyncio.get_running_loop().run_in_executor(None, deliver_late_answer, body, done.result())
+
+
+def build_asgi(app: App, ack_budget: Callable[[], float] = lambda: DEFAULT_ACK_BUDGET_SECONDS) -> Starlette:
+    """The ASGI app; `ack_budget()` is read per request (tests shorten it)."""
+
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
         raw = (await request.body()).decode("utf-8")
         bolt_request = BoltRequest(body=raw, query=request.query_params, headers=request.headers)  # type: ignore[arg-type]
-        bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
-        what, who = describe(bolt_request.body)
+        dispatch = asyncio.ensure_future(run_in_threadpool(app.dispatch, bolt_request))
+        try:
+            bolt_response = await asyncio.wait_for(asyncio.shield(dispatch), timeout=ack_budget())
+        except TimeoutError:
+            dispatch.add_done_callback(lambda done: _finish_late(done, bolt_request.body))
+            _log_request(bolt_request, "late-ack", started)
+            return Response(status_code=200)
         outcome = (
             "redelivery-skipped" if bolt_request.context.get("redelivery_skipped") else bolt_response.status
         )
-        log.info(
-            "%s user=%s status=%s latency_ms=%.1f", what, who, outcome, (time.perf_counter() - started) * 1000
-        )
+        _log_request(bolt_request, outcome, started)
         return to_starlette_response(bolt_response)
 
     async def healthz(_: Request) -> Response:

@@ -1,20 +1,19 @@
 """The one `/cs` listener (Bolt runs only the first matching listener, so the
 sub-commands are dispatched here from a table).
 
-The answer goes back in the ack when the work finishes within the ack budget;
-otherwise we ack at once and answer through response_url when it is done, so
-Slack's 3 s limit holds even with a slow database."""
+The answer goes back in the ack. Slack's 3 s limit holds even with a slow
+database because the transport acks on time and forwards a late answer to the
+response_url (bot/ack_budget.py)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, TimeoutError
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 
 from bot.answer import Answer
 from bot.deps import Deps
@@ -127,37 +126,16 @@ def run_subcommand(request: CommandRequest, deps: Deps) -> Reply | None:
         return error_reply(exc)
 
 
-def answer_within_budget(ack: Ack, respond: Respond, deps: Deps, work: Callable[[], Reply | None]) -> None:
-    """Ack with the reply if `work` finishes within the budget; else ack now and respond later."""
-    future: Future[Reply | None] = deps.executor.submit(work)
-    try:
-        reply = future.result(timeout=deps.ack_budget_seconds)
-    except TimeoutError:
-        ack()
-
-        def _late(done: Future[Reply | None]) -> None:
-            try:
-                late = done.result()
-            except Exception as exc:
-                late = error_reply(exc)
-            if late is not None:
-                respond(**late.as_respond())
-
-        future.add_done_callback(_late)
-        return
-    except Exception as exc:
-        reply = error_reply(exc)
-    if reply is None:
-        ack()
-    else:
-        ack(**reply.as_ack())
-
-
 def register(app: App, deps: Deps) -> None:
     @app.command("/cs")
-    def handle_cs(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        request = CommandRequest.from_body(body)
-        answer_within_budget(ack, respond, deps, lambda: run_subcommand(request, deps))
+    def handle_cs(ack: Ack, body: dict[str, Any]) -> None:
+        # Inline, answered in the ack; a slow run is acked on time by the transport
+        # (bot/ack_budget.py), which then sends this answer to the response_url.
+        reply = run_subcommand(CommandRequest.from_body(body), deps)
+        if reply is None:
+            ack()
+        else:
+            ack(**reply.as_ack())
 
 
 # =============================================================================

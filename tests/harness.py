@@ -87,7 +87,7 @@ class Bot:
 @pytest.fixture
 def bot(settings: Settings, engine: Engine, clock: ManualClock, fake_slack: FakeSlack) -> Iterator[Bot]:
     app, deps = build_app(settings, engine, clock, ack_budget_seconds=2.0)
-    server = AppServer(build_asgi(app)).start()
+    server = AppServer(build_asgi(app, lambda: deps.ack_budget_seconds)).start()
     sender = SlackSender(server.url, SIGNING_SECRET, response_url_factory=fake_slack.response_url)
     try:
         yield Bot(app=app, deps=deps, server=server, send=sender, fake=fake_slack, clock=clock, engine=engine)

@@ -34,15 +34,16 @@ def test_socket_mode_when_app_token_is_set(monkeypatch: pytest.MonkeyPatch, migr
     started: list[tuple[Any, str]] = []
 
     class FakeSocketModeHandler:
-        def __init__(self, app: Any, app_token: str) -> None:
+        def __init__(self, app: Any, app_token: str, ack_budget: Any) -> None:
             self.app, self.token = app, app_token
+            assert ack_budget() == 2.0
 
         def start(self) -> None:
             started.append((self.app, self.token))
 
-    import slack_bolt.adapter.socket_mode as socket_mode
+    import bot.socket_mode as socket_mode
 
-    monkeypatch.setattr(socket_mode, "SocketModeHandler", FakeSocketModeHandler)
+    monkeypatch.setattr(socket_mode, "BudgetedSocketModeHandler", FakeSocketModeHandler)
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("HTTP server started in Socket Mode"))
     assert runner.run_bot(_settings(migrated_url, slack_app_token=Secret("xapp-1-test"))) == 0
     assert len(started) == 1
