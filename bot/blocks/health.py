@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.action_ids import ActionId
+from bot.blocks.elements import button
 from bot.health import AccountHealth
 from bot.money import format_cents
 from bot.scorecard import Reason
@@ -42,25 +43,13 @@ def reason_lines(reasons: tuple[Reason, ...] | list[Reason], limit: int = 6) -> 
 
 def alert_buttons(account_id: int) -> dict[str, Any]:
     value = str(account_id)
-
-    def button(action: ActionId, label: str, style: str | None = None) -> dict[str, Any]:
-        b: dict[str, Any] = {
-            "type": "button",
-            "action_id": action,
-            "text": {"type": "plain_text", "text": label},
-            "value": value,
-        }
-        if style:
-            b["style"] = style
-        return b
-
     return {
         "type": "actions",
         "block_id": f"alert_{account_id}",
         "elements": [
-            button(ActionId.ALERT_LOG_TOUCHPOINT, "Log touchpoint", "primary"),
-            button(ActionId.ALERT_SNOOZE, "Snooze 7 days"),
-            button(ActionId.ALERT_OPEN_ESCALATION, "Open escalation", "danger"),
+            button(ActionId.ALERT_LOG_TOUCHPOINT, "Log touchpoint", value, style="primary"),
+            button(ActionId.ALERT_SNOOZE, "Snooze 7 days", value),
+            button(ActionId.ALERT_OPEN_ESCALATION, "Open escalation", value, style="danger"),
         ],
     }
 
