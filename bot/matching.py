@@ -4,9 +4,11 @@ never scans the account table."""
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -51,6 +53,35 @@ class Match:
         return self.candidates[0] if len(self.candidates) == 1 else None
 
 
+@dataclass(frozen=True)
+class _Names:
+    """One consistent view of the account names. Replaced whole on reload, so a
+    reader that took it never sees half of an old index and half of a new one."""
+
+    by_name: dict[str, AccountRef]
+    by_norm: dict[str, list[AccountRef]]
+    norm_sorted: list[str]
+    by_id: dict[int, AccountRef]
+
+    @classmethod
+    def of(cls, refs: list[AccountRef]) -> _Names:
+        by_norm: dict[str, list[AccountRef]] = {}
+        for ref in refs:
+            by_norm.setdefault(normalize(ref.name), []).append(ref)
+        return cls({r.name: r for r in refs}, by_norm, sorted(by_norm), {r.id: r for r in refs})
+
+    def prefixed(self, norm: str) -> Iterator[list[AccountRef]]:
+        """The accounts whose normalized name starts with `norm`, alphabetically."""
+        for key in self.norm_sorted[bisect.bisect_left(self.norm_sorted, norm) :]:
+            if not key.startswith(norm):
+                return
+            yield self.by_norm[key]
+
+    def closest(self, norm: str, limit: int) -> list[tuple[AccountRef, float]]:
+        results = process.extract(norm, self.norm_sorted, scorer=fuzz.WRatio, limit=limit)
+        return [(ref, float(score)) for key, score, _ in results for ref in self.by_norm[key]][:limit]
+
+
 class AccountIndex:
     """Names -> accounts, reloaded when the account table changes.
 
@@ -64,24 +95,20 @@ class AccountIndex:
         self._lock = threading.Lock()
         self._version: tuple[object, ...] | None = None
         self._checked_at = float("-inf")
-        self._by_name: dict[str, AccountRef] = {}
-        self._by_norm: dict[str, list[AccountRef]] = {}
-        self._norm_sorted: list[str] = []
-        self._refs: list[AccountRef] = []
-        self._by_id: dict[int, AccountRef] = {}
+        self._names = _Names.of([])
 
     def invalidate(self) -> None:
         with self._lock:
             self._version = None
             self._checked_at = float("-inf")
 
-    def _ensure_fresh(self) -> None:
+    def _fresh(self) -> _Names:
         now = time.monotonic()
         if now - self._checked_at < self._recheck_seconds and self._version is not None:
-            return
+            return self._names
         with self._lock:
             if now - self._checked_at < self._recheck_seconds and self._version is not None:
-                return
+                return self._names
             with self._engine.connect() as conn:
                 version = tuple(
                     conn.execute(
@@ -90,93 +117,50 @@ class AccountIndex:
                 )
                 if version != self._version:
                     rows = conn.execute(select(Account.id, Account.name)).all()
-                    self._load([AccountRef(id=r[0], name=r[1]) for r in rows])
+                    self._names = _Names.of([AccountRef(id=r[0], name=r[1]) for r in rows])
                     self._version = version
             self._checked_at = now
-
-    def _load(self, refs: list[AccountRef]) -> None:
-        by_norm: dict[str, list[AccountRef]] = {}
-        for ref in refs:
-            by_norm.setdefault(normalize(ref.name), []).append(ref)
-        self._by_name = {r.name: r for r in refs}
-        self._by_norm = by_norm
-        self._norm_sorted = sorted(by_norm)
-        self._refs = refs
-        self._by_id = {r.id: r for r in refs}
-
-    def all(self) -> list[AccountRef]:
-        self._ensure_fresh()
-        return list(self._refs)
-
-    def get_exact(self, name: str) -> AccountRef | None:
-        self._ensure_fresh()
-        return self._by_name.get(name)
-
-    def names_normalized(self) -> dict[str, list[AccountRef]]:
-        self._ensure_fresh()
-        return self._by_norm
+            return self._names
 
     def match(self, query: str) -> Match:
-        self._ensure_fresh()
+        names = self._fresh()
         query = query.strip()
         if not query:
             return Match(MatchKind.NONE, ())
-        exact = self._by_name.get(query)
+        exact = names.by_name.get(query)
         if exact is not None:
             return Match(MatchKind.EXACT, (exact,))
         norm = normalize(query)
         if not norm:
             return Match(MatchKind.NONE, ())
-        same = self._by_norm.get(norm)
+        same = names.by_norm.get(norm)
         if same:
             return Match(MatchKind.NORMALIZED, tuple(same))
-        prefixed = self._prefix(norm)
+        prefixed: list[AccountRef] = []
+        for refs in names.prefixed(norm):
+            prefixed.extend(refs)
+            if len(prefixed) > MAX_CANDIDATES:
+                break
         if prefixed:
             return Match(MatchKind.PREFIX, tuple(prefixed))
-        close = self.closest(norm)
+        close = names.closest(norm, MAX_CANDIDATES)
         strong = [ref for ref, score in close if score >= FUZZY_CUTOFF]
         if strong:
             return Match(MatchKind.FUZZY, tuple(strong[:MAX_CANDIDATES]))
         return Match(MatchKind.NONE, (), tuple(ref for ref, _ in close[:3]))
 
-    def _prefix(self, norm: str) -> list[AccountRef]:
-        import bisect
-
-        found: list[AccountRef] = []
-        start = bisect.bisect_left(self._norm_sorted, norm)
-        for key in self._norm_sorted[start:]:
-            if not key.startswith(norm):
-                break
-            found.extend(self._by_norm[key])
-            if len(found) > MAX_CANDIDATES:
-                break
-        return found
-
-    def closest(self, norm: str, limit: int = MAX_CANDIDATES) -> list[tuple[AccountRef, float]]:
-        results = process.extract(norm, self._norm_sorted, scorer=fuzz.WRatio, limit=limit)
-        out: list[tuple[AccountRef, float]] = []
-        for key, score, _ in results:
-            for ref in self._by_norm[key]:
-                out.append((ref, float(score)))
-        return out[:limit]
-
-    # --- issue 4: the /cs log grammar and the account picker -------------------
-
     def has_name(self, text: str) -> bool:
         """True when `text` names an account as typed (case and punctuation aside)."""
-        self._ensure_fresh()
-        return text in self._by_name or normalize(text) in self._by_norm
+        names = self._fresh()
+        return text in names.by_name or normalize(text) in names.by_norm
 
     def get(self, account_id: int) -> AccountRef | None:
-        self._ensure_fresh()
-        return self._by_id.get(account_id)
+        return self._fresh().by_id.get(account_id)
 
     def search(self, query: str, limit: int = 20) -> list[AccountRef]:
         """Names for a picker as the user types: prefix matches first (alphabetical),
         then fuzzy ones; with no query, the first names alphabetically."""
-        import bisect
-
-        self._ensure_fresh()
+        names = self._fresh()
         norm = normalize(query)
         found: list[AccountRef] = []
         seen: set[int] = set()
@@ -187,12 +171,10 @@ class AccountIndex:
                     seen.add(ref.id)
                     found.append(ref)
 
-        start = bisect.bisect_left(self._norm_sorted, norm)
-        for key in self._norm_sorted[start:]:
-            if len(found) >= limit or not key.startswith(norm):
+        for refs in names.prefixed(norm):
+            if len(found) >= limit:
                 break
-            add(self._by_norm[key])
+            add(refs)
         if norm and len(found) < limit:
-            for ref, _score in self.closest(norm, limit=limit):
-                add([ref])
+            add([ref for ref, _score in names.closest(norm, limit)])
         return found
