@@ -106,7 +106,7 @@ def import_accounts_cmd(file: Path) -> None:
 
     settings = settings_or_exit(require_slack=False)
     engine = _engine_at_head(settings)
-    resolver = _email_resolver(settings)
+    resolver = _resolve_csm_emails(file, settings)
     _run_import(
         file,
         engine,
@@ -185,26 +185,43 @@ def _engine_at_head(settings: Settings) -> Any:
     return engine
 
 
-def _email_resolver(settings: Settings) -> Callable[[str], str | None] | None:
-    """users.lookupByEmail, one call per distinct email; None without a bot token."""
+def _resolve_csm_emails(file: Path, settings: Settings) -> Callable[[str], str | None] | None:
+    """Look up the file's CSM emails in Slack (users.lookupByEmail, once each) before
+    the import's transaction opens; None without a bot token (the rows then say so)."""
     if settings.slack_bot_token is None:
         return None
     from slack_sdk.errors import SlackApiError
 
     from bot.app import build_client
+    from bot.importer import csm_emails
 
+    try:
+        with file.open(newline="", encoding="utf-8") as stream:
+            emails = sorted(csm_emails(stream))
+    except UnicodeDecodeError:
+        return None  # the import itself reports it
+    if not emails:
+        return None
+    click.echo(f"Looking up {len(emails):,} CSM email(s) in Slack…", err=True)
     client = build_client(settings)
-
-    @functools.cache
-    def resolve(email: str) -> str | None:
+    found: dict[str, str | None] = {}
+    for email in emails:
         try:
-            return client.users_lookupByEmail(email=email)["user"]["id"]
+            found[email] = client.users_lookupByEmail(email=email)["user"]["id"]
         except SlackApiError as exc:
-            if exc.response.get("error") == "users_not_found":
-                return None
-            raise
-
-    return resolve
+            error = exc.response.get("error", "unknown_error")
+            if error != "users_not_found":
+                click.echo(
+                    f"csbot: Slack refused users.lookupByEmail ({error}); check SLACK_BOT_TOKEN and its "
+                    "users:read.email scope. Nothing was written.",
+                    err=True,
+                )
+                sys.exit(1)
+            found[email] = None
+        except OSError as exc:
+            click.echo(f"csbot: could not reach Slack ({exc}). Nothing was written.", err=True)
+            sys.exit(1)
+    return found.get
 
 
 # --- delivery and scheduling (issue 5) ------------------------------------------

@@ -95,6 +95,13 @@ def read_csv(stream: TextIO) -> tuple[list[str], list[tuple[int, dict[str, str]]
     return header, rows
 
 
+def csm_emails(stream: TextIO) -> set[str]:
+    """The distinct emails in an accounts file's csm column, so they can be looked
+    up in Slack before the import's transaction opens (no Slack call holds a lock)."""
+    _, rows = read_csv(stream)
+    return {row["csm"] for _, row in rows if _EMAIL.match(row.get("csm", ""))}
+
+
 def check_header(header: list[str], required: Iterable[str], optional: Iterable[str]) -> list[str]:
     """Raise ImportRejected for missing columns; return the unknown ones (ignored)."""
     if not header:

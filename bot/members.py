@@ -28,5 +28,6 @@ def require_role(
     if role in allowed:
         return role  # type: ignore[return-value]
     needed = " or ".join(f"*{r}*" for r in allowed)
+    article = "an" if allowed[0][0] in "aeiou" else "a"
     yours = f"your role is *{role}*" if role else "you are not in the team list (`/cs team list`)"
-    raise NotAllowed(f"Only a {needed} can {doing}; {yours}. Ask an admin to run `/cs team add`.")
+    raise NotAllowed(f"Only {article} {needed} can {doing}; {yours}. Ask an admin to run `/cs team add`.")

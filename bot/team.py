@@ -42,6 +42,8 @@ def team_add(session: Session, clock: Clock, settings: Settings, user_id: str, a
         require_role(session, user_id, settings, ("admin",), "make someone an admin")
     now = clock.now()
     member = session.get(Member, who)
+    if member is not None and member.role == "admin" and role != "admin" and mine != "admin":
+        require_role(session, user_id, settings, ("admin",), "change an admin's role")
     created = member is None
     if member is None:
         member = Member(slack_id=who, role=role, created_at=now, updated_at=now)

@@ -84,3 +84,19 @@ def test_run_refuses_a_database_that_is_behind(empty_db_url: str, revision: str 
     assert f"is at revision {revision or 'empty'} but this version needs {head_revision()}" in result.output
     assert "run `csbot db upgrade` first" in result.output
     assert BOT_TOKEN not in result.output
+
+
+def test_import_with_a_slack_error_says_so_in_one_line_and_writes_nothing(
+    db_url: str, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    csv_file = tmp_path / "accounts.csv"
+    csv_file.write_text("name,arr,csm\nAcme,120000,casey@example.com\n")
+    fake_slack.fail("users.lookupByEmail", error="invalid_auth")
+    env = {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake_slack.api_url}
+    result = invoke(["import", "accounts", str(csv_file)], env)
+    assert result.exit_code == 1
+    assert "csbot: Slack refused users.lookupByEmail (invalid_auth)" in result.output
+    assert "Nothing was written." in result.output
+    assert "Traceback" not in result.output
+    with make_engine(db_url).connect() as conn:
+        assert conn.execute(text("select count(*) from account")).scalar_one() == 0

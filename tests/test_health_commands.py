@@ -273,7 +273,7 @@ def test_team_add_and_list(bot: Bot) -> None:
         (
             "team add <@UCSM2> admin",
             "UDIR1",
-            "Only a *admin* can make someone an admin; your role is *director*",
+            "Only an *admin* can make someone an admin; your role is *director*",
         ),
         ("team add <@UCSM2> boss", "UADMIN", "“boss” is not a role: use one of csm, director, exec, admin."),
         ("team add casey csm", "UADMIN", "“casey” is not a person"),
@@ -291,3 +291,19 @@ def test_team_refusals_write_nothing(bot: Bot, command: str, user: str, expected
     with session_scope(bot.engine) as s:
         assert [m.slack_id for m in s.exec(select(Member)).all()] == ["UDIR1"]
         assert s.exec(select(AuditLog)).all() == []
+
+
+def test_a_director_cannot_demote_an_admin(bot: Bot) -> None:
+    with session_scope(bot.engine) as s:
+        for slack_id, role in (("UDIR1", "director"), ("UCSM2", "admin")):
+            s.add(
+                Member(slack_id=slack_id, role=role, created_at=bot.clock.now(), updated_at=bot.clock.now())
+            )
+    reply = answer(bot, "team add <@UCSM2> csm", user="UDIR1")["text"]
+    assert reply.startswith("Only an *admin* can change an admin's role; your role is *director*")
+    with session_scope(bot.engine) as s:
+        assert s.get(Member, "UCSM2").role == "admin"
+        assert s.exec(select(AuditLog)).all() == []
+    assert answer(bot, "team add <@UCSM2> csm", user="UADMIN")["text"].startswith(":white_check_mark:")
+    with session_scope(bot.engine) as s:
+        assert s.get(Member, "UCSM2").role == "csm"
