@@ -309,10 +309,9 @@ def read_log_form(deps: Deps, user_id: str, view: dict[str, Any]) -> FormEntry |
 
 
 def record_form_entry(deps: Deps, user_id: str, entry: FormEntry, *, view_id: str) -> Recorded:
-    """Record a submitted form once per view, and send the confirmation with Undo:
-    ephemeral in the channel it came from, else (or if that fails) by DM."""
-    tz, _ = user_today(deps, user_id)
-    rec = record_once(
+    """Record a submitted form once per view (before the form closes, so a failure
+    can still be shown on it)."""
+    return record_once(
         deps.engine,
         deps.clock,
         user_id,
@@ -321,11 +320,17 @@ def record_form_entry(deps: Deps, user_id: str, entry: FormEntry, *, view_id: st
         idempotency_key=f"view:{view_id}",
         source="shortcut" if entry.draft.permalink else "form",
     )
+
+
+def confirm_form_entry(deps: Deps, user_id: str, entry: FormEntry, rec: Recorded) -> None:
+    """The confirmation with Undo: ephemeral in the channel the form came from,
+    else (or if that fails) by DM through the Outbox."""
+    tz, _ = user_today(deps, user_id)
     text, blocks = log_confirmation(rec, tz)
     if entry.channel_id:
         try:
             deps.client.chat_postEphemeral(channel=entry.channel_id, user=user_id, text=text, blocks=blocks)
-            return rec
+            return
         except SlackApiError as exc:
             log.info(
                 "confirmation not shown in %s (%s); sending it by DM",
@@ -335,7 +340,6 @@ def record_form_entry(deps: Deps, user_id: str, entry: FormEntry, *, view_id: st
     with session_scope(deps.engine) as session:
         enqueue(session, deps.clock, key=f"log-confirm:{rec.id}", text=text, blocks=blocks, dm_user=user_id)
     deps.wake_outbox()
-    return rec
 
 
 def shortcut_prefill(deps: Deps, channel_id: str, message: dict[str, Any]) -> tuple[str, str | None]:

@@ -70,7 +70,9 @@ def register_escalation_views(app: App, deps: Deps) -> None:
 def register_log(app: App, deps: Deps) -> None:
     import logging
 
-    from bot.log_flow import FormEntry, read_log_form, record_form_entry
+    from bot.blocks.log_modal import B_ACCOUNT
+    from bot.errors import CsbotError
+    from bot.log_flow import FormEntry, confirm_form_entry, read_log_form, record_form_entry
 
     log = logging.getLogger(__name__)
 
@@ -82,15 +84,21 @@ def register_log(app: App, deps: Deps) -> None:
         if not isinstance(entry, FormEntry):
             ack(response_action="errors", errors=entry)
             return
-        ack()  # closes the form; the write and the confirmation follow off the request thread
+        # Written before the form closes, so a failure is shown on it, never lost.
+        try:
+            rec = record_form_entry(deps, user_id, entry, view_id=view.get("id", ""))
+        except CsbotError as exc:
+            ack(response_action="errors", errors={B_ACCOUNT: exc.message[:150]})
+            return
+        ack()
 
-        def work() -> None:
+        def confirm() -> None:  # a Slack call: after the ack, off the request thread
             try:
-                record_form_entry(deps, user_id, entry, view_id=view.get("id", ""))
+                confirm_form_entry(deps, user_id, entry, rec)
             except Exception:
-                log.exception("could not record the log form of %s", user_id)
+                log.exception("could not confirm the log form of %s", user_id)
 
-        deps.executor.submit(work)
+        deps.executor.submit(confirm)
 
 
 # =============================================================================
