@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -149,13 +149,15 @@ def schedule_of(sub: Subscription) -> Schedule:
 
 
 def next_post(sub: Subscription, now: datetime) -> datetime:
-    """When the subscription posts next (after `now`)."""
-    schedule = schedule_of(sub)
-    due = schedule.period(now)[1]
-    step = timedelta(days=7 if sub.kind == "digest" else 1)
-    while due <= now:
-        due = schedule.period(due + step)[1]
-    return due
+    """When the subscription posts next (strictly after `now`), from the same trigger
+    the scheduler fires on, so daylight-saving days agree with what really happens."""
+    trigger = schedule_of(sub).trigger
+    due = trigger.get_next_fire_time(None, now)
+    if due is not None and due <= now:
+        due = trigger.get_next_fire_time(due, due + timedelta(seconds=1))
+    if due is None:
+        raise ValueError(f"subscription {sub.id} has no next posting time")
+    return due.astimezone(UTC)
 
 
 def describe(sub: Subscription, now: datetime | None = None) -> str:

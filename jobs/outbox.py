@@ -125,8 +125,12 @@ def deliver_due(
         if clock.now() >= claim.claimed_until - timedelta(seconds=policy.lease / 4):
             _release(engine, claim)  # too little of the lease left: give it back untouched
             continue
-        if deliver_claimed(engine, client, clock, claim, policy=policy, posted=posted):
-            sent += 1
+        try:
+            if deliver_claimed(engine, client, clock, claim, policy=policy, posted=posted):
+                sent += 1
+        except Exception as exc:  # one bad row must not hold up the rest of the batch
+            log.exception("outbox %s: unexpected error; will retry", claim.key)
+            _retry(engine, clock, claim, policy, error=f"unexpected: {exc!r}"[:500], in_doubt=True)
     return sent
 
 

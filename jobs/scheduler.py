@@ -71,6 +71,11 @@ def run_if_due(engine: Engine, clock: Clock, spec: JobSpec) -> str:
     return _run_with_engine(engine, clock, spec, period, now)
 
 
+class _ClaimLost(Exception):
+    """Another replica claimed this period first (only the claim's own insert raises
+    it: a job's IntegrityError is that job failing, and is recorded as such)."""
+
+
 def _claim(session: Session, spec: JobSpec, period: str, now: datetime) -> JobRun | None:
     """This period's JobRun row, now ours; None when it ran or is running elsewhere."""
     query = select(JobRun).where(JobRun.job == spec.name, JobRun.period == period)
@@ -96,7 +101,10 @@ def _claim(session: Session, spec: JobSpec, period: str, now: datetime) -> JobRu
         return None
     run.started_at, run.finished_at, run.outcome = now, None, None
     session.add(run)
-    session.flush()  # the unique (job, period) decides between two racing replicas
+    try:
+        session.flush()  # the unique (job, period) decides between two racing replicas
+    except IntegrityError as exc:
+        raise _ClaimLost from exc
     return run
 
 
@@ -109,7 +117,7 @@ def _run_in_transaction(engine: Engine, clock: Clock, spec: JobSpec, period: str
             spec.fn(session, clock, **spec.kwargs)
             run.finished_at, run.outcome = clock.now(), OK
             session.add(run)
-    except IntegrityError:
+    except _ClaimLost:
         return ALREADY_RAN
     except Exception as exc:
         _log_failure(spec, period, exc)
@@ -125,7 +133,7 @@ def _run_with_engine(engine: Engine, clock: Clock, spec: JobSpec, period: str, n
             if run is None:
                 return ALREADY_RAN
             run_id = run.id
-    except IntegrityError:
+    except _ClaimLost:
         return ALREADY_RAN
     try:
         spec.fn(engine, clock, **spec.kwargs)

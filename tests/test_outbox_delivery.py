@@ -380,3 +380,18 @@ def test_a_row_that_depends_on_a_message_never_queued_is_dead(
         "the message it depends on (no-such-message) was never queued",
     )
     assert fake_slack.calls_to("chat.update") == []
+
+
+def test_an_unexpected_error_on_one_row_does_not_hold_up_the_others(
+    engine: Engine, client: WebClient, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(START)
+    _queue(engine, clock, "dm:broken", "to a DM Slack answers oddly", dm_user="UCSM1", priority=URGENT)
+    _queue(engine, clock, "page:1", "a page in the channel", channel="CESC", priority=URGENT)
+    monkeypatch.setattr(client, "conversations_open", lambda **kwargs: {"ok": True})  # no "channel"
+    assert deliver_due(engine, client, clock) == 1
+    assert [m["text"] for m in fake_slack.messages_in("CESC")] == ["a page in the channel"]
+    broken = _row(engine, "dm:broken")
+    assert (broken.state, broken.failures) == ("pending", 1)
+    assert broken.last_error is not None and broken.last_error.startswith("unexpected: KeyError")
+    assert broken.next_attempt_at > clock.now()

@@ -283,3 +283,25 @@ def test_old_job_runs_are_pruned_and_recent_ones_kept(engine: Engine) -> None:
     assert run_if_due(engine, clock, spec) == OK
     assert prune_runs(engine, clock) == 1
     assert _runs(engine) == [("policy", "2027-02-22T13:00", OK)]
+
+
+def test_a_job_that_breaks_a_constraint_is_a_recorded_failure_not_already_ran(engine: Engine) -> None:
+    """Only the claim's own race means "already ran"; a job's IntegrityError is its failure,
+    logged and recorded, so it is retried on schedule instead of silently every sweep."""
+    from jobs.registry import JobSpec, every_minute
+    from models.tables import Member
+
+    def broken(session: Session, clock: Clock) -> None:
+        for _ in range(2):
+            session.add(Member(slack_id="UDUP", role="csm", created_at=clock.now(), updated_at=clock.now()))
+            session.flush()
+
+    clock = ManualClock(MONDAY_8AM_NY)
+    spec = JobSpec("dup", every_minute(), broken)
+    outcome = run_if_due(engine, clock, spec)
+    assert outcome.startswith("error: IntegrityError")
+    assert [(job, result[:21]) for job, _period, result in _runs(engine)] == [
+        ("dup", "error: IntegrityError")
+    ]
+    with session_scope(engine) as s:
+        assert s.get(Member, "UDUP") is None  # the job's work was rolled back

@@ -3,6 +3,7 @@ signed commands over HTTP, the Outbox worker running, Slack faked."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from jobs.outbox import OutboxWorker
@@ -142,3 +143,42 @@ def test_help_subscribe_explains_the_options(bot: Bot) -> None:
     text = bot.send.command("help subscribe").json()["text"]
     assert text.startswith("`/cs subscribe <alerts|digest> [segment|@csm] [day] [HH:MM] [tz]` — route alerts")
     assert "Example: `/cs subscribe digest enterprise mon 09:00 Europe/Paris`." in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "day", "time_of_day", "tz", "now", "expected"),
+    [
+        # New York falls back on Sun 1 Nov 2026: a 25-hour day.
+        (
+            "alerts",
+            None,
+            "00:30",
+            "America/New_York",
+            "2026-11-01T10:00:00+00:00",
+            "2026-11-02T05:30:00+00:00",
+        ),
+        # Paris falls back on Sun 25 Oct 2026; a Monday digest that week.
+        ("digest", 0, "00:30", "Europe/Paris", "2026-10-21T12:00:00+00:00", "2026-10-25T23:30:00+00:00"),
+        # New York springs forward on Sun 8 Mar 2026: Saturday 23:30 is still Saturday.
+        (
+            "alerts",
+            None,
+            "23:30",
+            "America/New_York",
+            "2026-03-08T03:00:00+00:00",
+            "2026-03-08T04:30:00+00:00",
+        ),
+        # Exactly at the posting time: the next one, not this one.
+        ("alerts", None, "09:00", "UTC", "2026-11-20T09:00:00+00:00", "2026-11-21T09:00:00+00:00"),
+        ("alerts", None, "09:00", "UTC", "2026-11-20T08:59:59.500000+00:00", "2026-11-20T09:00:00+00:00"),
+    ],
+)
+def test_next_post_across_daylight_saving_changes(
+    kind: str, day: int | None, time_of_day: str, tz: str, now: str, expected: str
+) -> None:
+    from datetime import datetime
+
+    from bot.subscriptions import next_post
+
+    sub = Subscription(channel_id="C1", kind=kind, day=day, time_of_day=time_of_day, tz=tz, created_by="U1")
+    assert next_post(sub, datetime.fromisoformat(now)) == datetime.fromisoformat(expected)
