@@ -304,7 +304,9 @@ def escalation_stats(session: Session, start: datetime, end: datetime) -> Escala
 
 
 def _load(session: Session, escalation_id: int) -> Escalation:
-    esc = session.get(Escalation, escalation_id)
+    # Locked for the change (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes):
+    # two people clicking at once act one after the other, and the second sees the first.
+    esc = session.get(Escalation, escalation_id, with_for_update=True, populate_existing=True)
     if esc is None:
         raise NotFound(f"Escalation #{escalation_id} does not exist.")
     return esc

@@ -6,6 +6,7 @@ on what the fake Slack recorded. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -545,3 +546,64 @@ def test_nobody_above_the_owner(team: Bot) -> None:
     assert run_policy(bot) == 1  # the next-level step re-pages the owner, and says why
     assert "Nobody above them to page" in thread_replies(bot, parent(bot))[-1]
     assert len(dms(bot, "UDIR1")) == 3
+
+
+def test_two_people_acknowledging_at_once_act_once(team: Bot) -> None:
+    """The second click waits for the first (row lock on PostgreSQL, the writer queue
+    on SQLite) and is then told it is already acknowledged: one event, one page update."""
+    import threading
+    import time
+
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import text
+
+    from bot import escalations
+    from bot.errors import CsbotError
+
+    bot = team
+    open_via_command(bot, "acme corp sev1 checkout fails")
+    flush(bot)
+    read_returned = threading.Event()
+    outcome: list[str] = []
+
+    def note_read(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.current_thread().name == "second-click" and "FROM escalation" in statement:
+            read_returned.set()
+
+    def second_waits_on_a_lock() -> bool:
+        with bot.engine.connect() as conn:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar_one()
+        return bool(waiting)
+
+    def second_click() -> None:
+        try:
+            with session_scope(bot.engine) as s:
+                escalations.acknowledge(s, bot.clock, bot.deps.settings, 1, "UDIR1")
+            outcome.append("acknowledged")
+        except CsbotError as exc:
+            outcome.append(exc.message)
+
+    sa_event.listen(bot.engine, "after_cursor_execute", note_read)
+    try:
+        second = threading.Thread(target=second_click, name="second-click")
+        with session_scope(bot.engine) as s:
+            escalations.acknowledge(s, bot.clock, bot.deps.settings, 1, "UCSM1")
+            s.flush()
+            second.start()
+            if bot.engine.dialect.name == "postgresql":  # SQLite: it cannot begin before we commit
+                # Commit only once the second click has read the row (the race) or is
+                # waiting for our lock on it (no race): bounded, on observable states.
+                deadline = time.monotonic() + 10
+                while not read_returned.wait(0.01) and not second_waits_on_a_lock():
+                    assert time.monotonic() < deadline, "the second click neither read nor waited"
+        second.join(timeout=30)
+    finally:
+        sa_event.remove(bot.engine, "after_cursor_execute", note_read)
+    assert not second.is_alive()
+    assert len(outcome) == 1 and "already acknowledged" in outcome[0], outcome
+    assert events(bot.engine).count("acknowledged") == 1
