@@ -66,7 +66,7 @@ def build_app(
     # The card's health section uses this app's clock and scorecard: it lives on
     # deps, not in the process-wide CARD_SECTIONS, so building apps again (tests,
     # a restart) never adds it twice or leaves one bound to an old clock.
-    add_health_to_card(deps.card_sections, deps.clock, scorecard)
+    add_health_to_card(deps.card_sections, deps.clock, scorecard, settings.tz)
     signing_secret = settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
     app = App(
         client=client,

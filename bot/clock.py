@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def local_date(when: datetime, tz: ZoneInfo | str) -> date:
+    """The calendar day it is at `when` in `tz`: what "today" means to the team."""
+    return when.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz).date()
 
 
 def time_zone(name: str) -> ZoneInfo | None:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlmodel import Session
 
-from bot.clock import Clock
+from bot.clock import Clock, local_date
 from bot.scorecard import (
     DEFAULT_SCORECARD,
     Health,
@@ -63,9 +63,12 @@ def evaluate(
     now: datetime,
     card: Scorecard = DEFAULT_SCORECARD,
     scope: Select[Any] | None = None,
+    *,
+    tz: str = "UTC",
 ) -> list[AccountHealth]:
-    """Score every account in `scope` (None: all) as of `now`."""
-    today = now.date()
+    """Score every account in `scope` (None: all) as of `now`; days (renewal, the
+    drop window) count in the team's time zone `tz`, as the snapshots are dated."""
+    today = local_date(now, tz)
     facts = q.accounts(session, scope)
     sentiment = card.measure("sentiment")
     nps = card.measure("nps")
@@ -121,11 +124,17 @@ def scope_for(session: Session, user_id: str, which: str) -> Select[Any] | None:
 
 
 def at_risk_now(
-    session: Session, clock: Clock, user_id: str, which: str, card: Scorecard = DEFAULT_SCORECARD
+    session: Session,
+    clock: Clock,
+    user_id: str,
+    which: str,
+    card: Scorecard = DEFAULT_SCORECARD,
+    *,
+    tz: str = "UTC",
 ) -> list[AccountHealth]:
     """`/cs risk`: the at-risk accounts in scope, live, worst first."""
     scope = scope_for(session, user_id, which)
-    return worst_first([a for a in evaluate(session, clock.now(), card, scope) if a.at_risk])
+    return worst_first([a for a in evaluate(session, clock.now(), card, scope, tz=tz) if a.at_risk])
 
 
 @dataclass(frozen=True)
@@ -137,13 +146,19 @@ class AccountHealthView:
 
 
 def account_health(
-    session: Session, clock: Clock, account_id: int, card: Scorecard = DEFAULT_SCORECARD
+    session: Session,
+    clock: Clock,
+    account_id: int,
+    card: Scorecard = DEFAULT_SCORECARD,
+    *,
+    tz: str = "UTC",
 ) -> AccountHealthView:
     now = clock.now()
+    today = local_date(now, tz)
     scope = select(Account.id).where(Account.id == account_id)
-    found = evaluate(session, now, card, scope)
-    history = q.score_history(session, now.date() - timedelta(days=TREND_DAYS), scope).get(account_id, [])
-    trend = [(d, s) for d, s in history if d < now.date()]
+    found = evaluate(session, now, card, scope, tz=tz)
+    history = q.score_history(session, today - timedelta(days=TREND_DAYS), scope).get(account_id, [])
+    trend = [(d, s) for d, s in history if d < today]
     if found and found[0].health.score is not None:
-        trend.append((now.date(), found[0].health.score))
+        trend.append((today, found[0].health.score))
     return AccountHealthView(found[0] if found else None, trend)

@@ -18,11 +18,14 @@ from bot.scorecard import DEFAULT_SCORECARD, Scorecard
 SECTION_NAME = "health"
 
 
-def health_card_section(clock: Clock, scorecard: Scorecard = DEFAULT_SCORECARD) -> CardSection:
-    """A card section bound to one app's clock and scorecard (see `Deps.card_sections`)."""
+def health_card_section(
+    clock: Clock, scorecard: Scorecard = DEFAULT_SCORECARD, team_tz: str = "UTC"
+) -> CardSection:
+    """A card section bound to one app's clock, scorecard and team time zone (the
+    day the snapshots are dated by; see `Deps.card_sections`)."""
 
     def section(session: Session, card: AccountCard, tz: ZoneInfo, today: date) -> list[dict[str, Any]]:
-        view = account_health(session, clock, card.id, scorecard)
+        view = account_health(session, clock, card.id, scorecard, tz=team_tz)
         if view.health is None:
             return health_section_blocks(None, None, view.trend, [])
         h = view.health
@@ -31,6 +34,8 @@ def health_card_section(clock: Clock, scorecard: Scorecard = DEFAULT_SCORECARD) 
     return section
 
 
-def add_health_to_card(card_sections: dict[str, Any], clock: Clock, scorecard: Scorecard) -> None:
+def add_health_to_card(
+    card_sections: dict[str, Any], clock: Clock, scorecard: Scorecard, team_tz: str = "UTC"
+) -> None:
     """Register (or replace) the health section of one app's card."""
-    card_sections[SECTION_NAME] = health_card_section(clock, scorecard)
+    card_sections[SECTION_NAME] = health_card_section(clock, scorecard, team_tz)

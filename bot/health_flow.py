@@ -25,7 +25,13 @@ def nps(deps: Deps, user_id: str, args: str) -> Answer:
         confirmation, account_id = record_nps(session, deps.clock, deps.accounts, user_id, args)
     card = load_scorecard(deps.settings.scorecard_path)
     with session_scope(deps.engine) as session:
-        found = evaluate(session, deps.clock.now(), card, select(Account.id).where(Account.id == account_id))
+        found = evaluate(
+            session,
+            deps.clock.now(),
+            card,
+            select(Account.id).where(Account.id == account_id),
+            tz=deps.settings.tz,
+        )
     blocks = list(confirmation.blocks)
     text = confirmation.text
     if found and found[0].health.score is not None:
@@ -47,6 +53,6 @@ def risk(deps: Deps, user_id: str, args: str) -> Answer:
     with session_scope(deps.engine) as session:
         if not which:
             which = "mine" if role_of(session, user_id, deps.settings) == "csm" else "all"
-        items = at_risk_now(session, deps.clock, user_id, which, card)
+        items = at_risk_now(session, deps.clock, user_id, which, card, tz=deps.settings.tz)
     text, blocks = risk_list(items, which=which)
     return Answer(text, blocks)

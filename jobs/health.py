@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.blocks.health import risk_alert_message
-from bot.clock import Clock
+from bot.clock import Clock, local_date
 from bot.health import AccountHealth, evaluate, worst_first
 from bot.outbox import NORMAL, enqueue
 from bot.scorecard import Scorecard, load_scorecard
@@ -125,15 +124,10 @@ def job_specs(settings: Settings, engine: Engine) -> list[JobSpec]:
     return [nightly, *subscription_job_specs(engine, "alerts", partial(scheduled_alerts, settings=settings))]
 
 
-def local_day(now: datetime, tz: str) -> date:
-    """The day it is in `tz`: what a snapshot and a message key are dated by."""
-    return now.astimezone(ZoneInfo(tz)).date()
-
-
 def health_pass(session: Session, clock: Clock, card: Scorecard, *, tz: str = "UTC") -> HealthRunResult:
     now = clock.now()
-    today = local_day(now, tz)
-    results = evaluate(session, now, card)
+    today = local_date(now, tz)
+    results = evaluate(session, now, card, tz=tz)
     result = HealthRunResult(accounts=len(results), at_risk=sum(1 for r in results if r.at_risk))
     result.health = {r.account.id: r for r in results}
     _write_snapshots(session, today, results)
@@ -292,18 +286,20 @@ def post_alerts(
     ids = sorted({row.account_id for row in rows} - snoozed)
     if health is None and ids:
         scope = select(Account.id).where(Account.id.in_(ids))  # type: ignore[union-attr]
-        scored = evaluate(session, now, card or load_scorecard(settings.scorecard_path), scope)
+        scored = evaluate(
+            session, now, card or load_scorecard(settings.scorecard_path), scope, tz=settings.tz
+        )
         health = {r.account.id: r for r in scored}
     items = worst_first([health[i] for i in ids if health and i in health and health[i].at_risk])
     if not items:
         session.flush()
         return []
-    text, blocks = risk_alert_message(items, today=local_day(now, subscription.tz))
+    text, blocks = risk_alert_message(items, today=local_date(now, subscription.tz))
     # Same news queued twice (a re-run) is one message; other news the same day is another.
     digest = hashlib.sha256(
         "|".join(f"{i.account.id}:{','.join(x.key for x in i.risks)}" for i in items).encode()
     ).hexdigest()[:10]
-    key = f"alerts:{subscription.channel_id}:{local_day(now, settings.tz).isoformat()}:{digest}"
+    key = f"alerts:{subscription.channel_id}:{local_date(now, settings.tz).isoformat()}:{digest}"
     enqueue(
         session, clock, key=key, text=text, blocks=blocks, channel=subscription.channel_id, priority=NORMAL
     )

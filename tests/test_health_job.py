@@ -389,3 +389,24 @@ def test_alert_buttons_answer_over_signed_http(bot: Bot) -> None:
     assert (
         bot.fake.responses[-1].body["text"] == "*Hooli* is not at risk any more; there is nothing to snooze."
     )
+
+
+def test_an_overnight_drop_counts_in_the_teams_day_east_of_utc(bot: Bot) -> None:
+    """A team in Tokyo scores at 07:00 local, 22:00 UTC the day before: yesterday's
+    snapshot (dated by the local day) is in the 7-day window, so the drop shows."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    bot.deps.settings = replace(bot.deps.settings, tz="Asia/Tokyo")
+    bot.clock.set(datetime(2026, 11, 19, 22, 0, tzinfo=UTC))  # Fri 20 Nov 07:00 in Tokyo
+    acme = add_account(bot, "Acme", arr=100_000, csm="UCSM1", segment="smb")
+    touch(bot, acme, 0, sentiment=1, count=3)
+    usage(bot, acme, 90, 100)
+    subscribe(bot, "CALERTS")
+    assert run_and_deliver(bot).at_risk == 0  # 100, green
+    bot.clock.advance(days=1)  # Sat 21 Nov 07:00 in Tokyo
+    usage(bot, acme, 30, 100)  # 74: still green, but down 26 overnight
+    result = run_and_deliver(bot)
+    assert result.at_risk == 1
+    text = bot.fake.messages_in("CALERTS")[0]["blocks"][1]["text"]["text"]
+    assert "• dropped 26 points in 7 days (100 → 74)" in text
