@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.errors import BadInput, NotFound
 from models.tables import Account, Alert
 
-SNOOZE = timedelta(days=7)
+SNOOZE = timedelta(days=7)  # "Snooze 7 days" on the alert
 
 
 def account_from_button(session: Session, value: str) -> Account:
@@ -26,7 +26,7 @@ def account_from_button(session: Session, value: str) -> Account:
     return account
 
 
-def snooze(session: Session, clock: Clock, user_id: str, value: str, *, days: int = 7) -> str:
+def snooze(session: Session, clock: Clock, user_id: str, value: str, *, length: timedelta = SNOOZE) -> str:
     """Quiet the account's open at-risk alert for `days`: no channel is posted
     anything about it until then, and the nightly job makes it news again if it is
     still at risk (posted at each channel's next time)."""
@@ -39,7 +39,7 @@ def snooze(session: Session, clock: Clock, user_id: str, value: str, *, days: in
     if alert is None:
         return f"*{account.name}* is not at risk any more; there is nothing to snooze."
     now = clock.now()
-    alert.snoozed_until = now + timedelta(days=days)
+    alert.snoozed_until = now + length
     session.add(alert)
     audit.record(
         session,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -116,7 +116,6 @@ class LogCommand:
     tags: tuple[str, ...] = ()
     sentiment: int = 0
     date_given: bool = False
-    account_exact: bool = field(default=False, compare=False)  # words[:n] named an account as typed
 
 
 def type_for(word: str) -> str | None:
@@ -205,10 +204,9 @@ def parse_log(text: str, *, today: date, is_account: Callable[[str], bool]) -> L
 
     # The longest run of leading words that names an account and is followed by a type.
     split = None
-    exact = False
     for i in range(len(words) - 1, 0, -1):
         if type_for(words[i]) is not None and is_account(" ".join(words[:i])):
-            split, exact = i, True
+            split = i
             break
     if split is None:
         split = next((i for i in range(1, len(words)) if type_for(words[i]) is not None), None)
@@ -263,7 +261,6 @@ def parse_log(text: str, *, today: date, is_account: Callable[[str], bool]) -> L
         tags=tuple(tags),
         sentiment=sentiment,
         date_given=date_given,
-        account_exact=exact,
     )
 
 
