@@ -27,6 +27,14 @@ def head_revision() -> str:
     return heads[0]
 
 
+def revision_before(revision: str) -> str:
+    """The revision a migration upgrades from (tests upgrade from it with data in place)."""
+    down = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision).down_revision
+    if not isinstance(down, str):
+        raise ValueError(f"revision {revision} has no single previous revision")
+    return down
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

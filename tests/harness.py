@@ -71,6 +71,24 @@ def settings(fake_slack: FakeSlack, db_url: str) -> Settings:
     )
 
 
+def seed_touchpoint(engine: Engine, clock: ManualClock, *, author: str = "UCSM1") -> int:
+    """One account (Acme) with one touchpoint by `author`, now; returns the touchpoint id."""
+    from models.db import session_scope
+    from models.tables import Account, Touchpoint
+
+    now = clock.now()
+    with session_scope(engine) as s:
+        account = Account(name="Acme", arr_cents=100, created_at=now, updated_at=now)
+        s.add(account)
+        s.flush()
+        tp = Touchpoint(
+            account_id=account.id, author_slack_id=author, type="call", occurred_at=now, created_at=now
+        )
+        s.add(tp)
+        s.flush()
+        return tp.id  # type: ignore[return-value]
+
+
 @dataclass
 class Bot:
     """The running app and what tests need around it."""

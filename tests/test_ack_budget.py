@@ -15,8 +15,8 @@ from bot.socket_mode import BudgetedSocketModeHandler
 from bot.undo import undo_button
 from handlers.commands import SUBCOMMANDS, Reply
 from models.db import session_scope
-from models.tables import Account, Touchpoint
-from tests.harness import Bot
+from models.tables import Touchpoint
+from tests.harness import Bot, seed_touchpoint
 
 
 def _hang_app_database(bot: Bot, gate: threading.Event) -> Any:
@@ -29,17 +29,7 @@ def _hang_app_database(bot: Bot, gate: threading.Event) -> Any:
 
 
 def test_a_slow_button_is_acked_on_time_and_answers_when_done(bot: Bot) -> None:
-    now = bot.clock.now()
-    with session_scope(bot.engine) as s:
-        account = Account(name="Acme", arr_cents=1, created_at=now, updated_at=now)
-        s.add(account)
-        s.flush()
-        tp = Touchpoint(
-            account_id=account.id, author_slack_id="UCSM1", type="call", occurred_at=now, created_at=now
-        )
-        s.add(tp)
-        s.flush()
-        tp_id = tp.id
+    tp_id = seed_touchpoint(bot.engine, bot.clock)
     gate = threading.Event()
     hook = _hang_app_database(bot, gate)
     bot.deps.ack_budget_seconds = 0.05

@@ -6,28 +6,20 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
 from models.db import make_engine
-from models.migrate import alembic_config, upgrade
+from models.migrate import revision_before, upgrade
 from models.tables import Outbox
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 
-def _previous_revision() -> str:
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    down = script.get_revision("0005").down_revision
-    assert isinstance(down, str)
-    return down
-
-
 def test_upgrade_keeps_queued_rows_and_gives_them_lanes(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     try:
-        upgrade(engine, _previous_revision())
+        upgrade(engine, revision_before("0005"))
         with engine.begin() as conn:
             for key, channel, dm_user, update_key, state in [
                 ("k-chan", "CESC", None, None, "pending"),

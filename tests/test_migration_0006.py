@@ -8,22 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
 from models.db import make_engine
-from models.migrate import alembic_config, upgrade
+from models.migrate import revision_before, upgrade
 from models.tables import Alert, Subscription
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-
-
-def _previous_revision() -> str:
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    down = script.get_revision("0006").down_revision
-    assert isinstance(down, str)
-    return down
 
 
 def test_upgrade_keeps_alerts_and_subscriptions_and_backfills_the_news_times(empty_db_url: str) -> None:
@@ -33,7 +25,7 @@ def test_upgrade_keeps_alerts_and_subscriptions_and_backfills_the_news_times(emp
         return when.replace(tzinfo=None) if when is not None and engine.dialect.name == "sqlite" else when
 
     try:
-        upgrade(engine, _previous_revision())
+        upgrade(engine, revision_before("0006"))
         posted = NOW - timedelta(days=1)
         with engine.begin() as conn:
             conn.execute(

@@ -10,26 +10,12 @@ from sqlmodel import select
 from bot.errors import BadInput, NotAllowed
 from bot.undo import perform_undo, undo_button, undo_value
 from models.db import session_scope
-from models.tables import Account, AuditLog, Touchpoint
-from tests.harness import Bot
-
-
-def _touchpoint(bot: Bot) -> int:
-    now = bot.clock.now()
-    with session_scope(bot.engine) as s:
-        account = Account(name="Acme", arr_cents=100, created_at=now, updated_at=now)
-        s.add(account)
-        s.flush()
-        tp = Touchpoint(
-            account_id=account.id, author_slack_id="UCSM1", type="call", occurred_at=now, created_at=now
-        )
-        s.add(tp)
-        s.flush()
-        return tp.id  # type: ignore[return-value]
+from models.tables import AuditLog, Touchpoint
+from tests.harness import Bot, seed_touchpoint
 
 
 def test_undo_button_soft_deletes_and_audits(bot: Bot) -> None:
-    tp_id = _touchpoint(bot)
+    tp_id = seed_touchpoint(bot.engine, bot.clock)
     bot.clock.advance(minutes=9)
     button = undo_button("touchpoint", tp_id)
     assert bot.send.block_action(button["action_id"], value=button["value"]).status_code == 200
@@ -45,7 +31,7 @@ def test_undo_button_soft_deletes_and_audits(bot: Bot) -> None:
 
 
 def test_undo_too_late_or_by_someone_else_changes_nothing(bot: Bot) -> None:
-    tp_id = _touchpoint(bot)
+    tp_id = seed_touchpoint(bot.engine, bot.clock)
     with session_scope(bot.engine) as s, pytest.raises(NotAllowed, match="Only the person who recorded"):
         perform_undo(s, bot.clock, "UCSM2", undo_value("touchpoint", tp_id))
     bot.clock.advance(timedelta(minutes=10, seconds=1))
@@ -57,7 +43,7 @@ def test_undo_too_late_or_by_someone_else_changes_nothing(bot: Bot) -> None:
 
 
 def test_undo_twice_says_already_undone(bot: Bot) -> None:
-    tp_id = _touchpoint(bot)
+    tp_id = seed_touchpoint(bot.engine, bot.clock)
     with session_scope(bot.engine) as s:
         perform_undo(s, bot.clock, "UCSM1", undo_value("touchpoint", tp_id))
     with session_scope(bot.engine) as s:
