@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 
 from bot.clock import ManualClock
-from bot.escalation_policy import default_policy, next_due
+from bot.escalations.policy import default_policy, next_due
 from jobs.escalation_policy import due_escalations, run_escalation_policy
 from models.db import make_engine, session_scope
 from models.migrate import upgrade

@@ -49,7 +49,7 @@ def serve(variant: str, port: int, db_url: str, api_url: str) -> None:
     else:
         from bot.app import build_app
         from bot.settings import Secret, Settings
-        from bot.web import build_asgi
+        from bot.slack.web import build_asgi
         from models.db import make_engine
 
         settings = Settings(
@@ -73,9 +73,9 @@ def main() -> None:
         return
 
     from bench.load import run_load
+    from bot.playground.fake_slack import FakeSlack
     from models.db import make_engine
     from models.migrate import upgrade
-    from tests.fake_slack import FakeSlack
 
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"csbot-bench-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)

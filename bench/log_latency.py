@@ -4,7 +4,7 @@
 
 For each database (SQLite in WAL mode; a throw-away PostgreSQL started the way
 the tests start it) the script loads a 10,000-account portfolio and serves two
-apps on the same uvicorn + Starlette front door (bot.web.build_asgi):
+apps on the same uvicorn + Starlette front door (bot.slack.web.build_asgi):
 
 - csbot: the real app (build_app), `/cs log <account> call yesterday <note> #tag +`
   (parse, match against 10,000 names, the user's zone, touchpoint + audit rows,
@@ -48,12 +48,12 @@ from bench.load import LoadResult as Result  # noqa: E402
 from bench.servers import add_serve_arguments, start_server  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
+from bot.playground.fake_slack import FakeSlack  # noqa: E402
 from bot.settings import Secret, Settings  # noqa: E402
-from bot.web import build_asgi  # noqa: E402
+from bot.slack.web import build_asgi  # noqa: E402
 from models.db import make_engine  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.tables import Account, Touchpoint  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
 from tests.pg import start_postgres  # noqa: E402
 from tests.signing import SlackSender, signature  # noqa: E402
 

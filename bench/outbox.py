@@ -30,11 +30,11 @@ from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from bot.clock import SystemClock  # noqa: E402
-from bot.outbox import NORMAL, enqueue  # noqa: E402
+from bot.delivery.outbox import NORMAL, enqueue  # noqa: E402
+from bot.playground.fake_slack import FakeSlack, _parse_body  # noqa: E402
 from jobs.outbox import OutboxWorker  # noqa: E402
 from models.db import make_engine, session_scope  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
-from tests.fake_slack import FakeSlack, _parse_body  # noqa: E402
 
 TOKEN = "xoxb-bench"
 

@@ -15,14 +15,14 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy.engine import Engine
 
+from bot.accounts.matching import AccountIndex
 from bot.clock import Clock, SystemClock
 from bot.deps import Deps
-from bot.escalation_policy import load_policy
-from bot.health_card import add_health_to_card
-from bot.matching import AccountIndex
-from bot.redelivery import RedeliveryFilter
-from bot.scorecard import load_scorecard
+from bot.escalations.policy import load_policy
+from bot.health.card import add_health_to_card
+from bot.health.scorecard import load_scorecard
 from bot.settings import Settings
+from bot.slack.redelivery import RedeliveryFilter
 
 log = logging.getLogger(__name__)
 

@@ -101,8 +101,8 @@ def import_() -> None:
 def import_accounts_cmd(file: Path) -> None:
     """Upsert accounts from FILE (columns: name, arr, external_id, segment, csm,
     renewal_date, contract_start, stage, licensed_users)."""
+    from bot.accounts.importer import import_accounts
     from bot.clock import SystemClock
-    from bot.importer import import_accounts
 
     settings = settings_or_exit(require_slack=False)
     engine = _engine_at_head(settings)
@@ -123,7 +123,7 @@ def import_accounts_cmd(file: Path) -> None:
 def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> None:
     """Every `csbot import`: run the importer on FILE in one transaction; print every
     rejected row (and exit 1, nothing written), or the ignored columns and the counts."""
-    from bot.importer import ImportRejected
+    from bot.accounts.importer import ImportRejected
     from models.db import session_scope
 
     try:
@@ -147,8 +147,8 @@ def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> N
 
 def _import_health_file(file: Path, kind: str) -> None:
     """Same shape as `import accounts`: all or nothing, every bad row listed."""
+    from bot.accounts.importer import import_nps, import_usage
     from bot.clock import SystemClock
-    from bot.importer import import_nps, import_usage
 
     settings = settings_or_exit(require_slack=False)
     engine = _engine_at_head(settings)
@@ -192,8 +192,8 @@ def _resolve_csm_emails(file: Path, settings: Settings) -> Callable[[str], str |
         return None
     from slack_sdk.errors import SlackApiError
 
+    from bot.accounts.importer import csm_emails
     from bot.app import build_client
-    from bot.importer import csm_emails
 
     try:
         with file.open(newline="", encoding="utf-8") as stream:

@@ -11,11 +11,11 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.accounts.matching import AccountIndex
 from bot.clock import Clock
-from bot.escalation_policy import EscalationPolicy
-from bot.matching import AccountIndex
+from bot.escalations.policy import EscalationPolicy
 from bot.settings import Settings
-from bot.users import UserDirectory, slack_fetch
+from bot.slack.users import UserDirectory, slack_fetch
 
 
 @dataclass

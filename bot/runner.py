@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.app import build_app
 from bot.deps import Deps
-from bot.escalation_policy import load_policy
+from bot.escalations.policy import load_policy
 from bot.logs import configure_logging
 from bot.settings import Settings
 from models.db import make_engine
@@ -17,7 +17,7 @@ log = logging.getLogger("csbot")
 
 
 def run_bot(settings: Settings, port: int | None = None) -> int:
-    from bot.scorecard import load_scorecard
+    from bot.health.scorecard import load_scorecard
 
     load_scorecard(settings.scorecard_path)  # a bad CSBOT_SCORECARD stops start-up before anything else
     configure_logging(settings.log_level)
@@ -35,7 +35,7 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
     background = start_background(settings, deps)
     try:
         if settings.socket_mode:
-            from bot.socket_mode import BudgetedSocketModeHandler
+            from bot.slack.socket_mode import BudgetedSocketModeHandler
 
             log.info("starting in Socket Mode")
             token = settings.slack_app_token.reveal()  # type: ignore[union-attr]
@@ -43,7 +43,7 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
             return 0
         import uvicorn
 
-        from bot.web import build_asgi
+        from bot.slack.web import build_asgi
 
         port = port or settings.port
         log.info("listening on http://0.0.0.0:%s/slack/events", port)

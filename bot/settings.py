@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 
 from bot.clock import time_zone
 from bot.errors import SettingsError
-from bot.mentions import is_user_id
+from bot.slack.mentions import is_user_id
 
 DEFAULT_DATABASE_URL = "sqlite:///csbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"

@@ -6,10 +6,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.action_ids import ActionId
 from bot.deps import Deps
 from bot.errors import CsbotError, NotFound
-from bot.undo import perform_undo
+from bot.slack.action_ids import ActionId
+from bot.touchpoints.undo import perform_undo
 from models.db import session_scope
 
 
@@ -39,7 +39,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _escalation_id(body: dict[str, Any]) -> int | None:
-    from bot.blocks.escalation import escalation_id_from_block
+    from bot.escalations.blocks import escalation_id_from_block
 
     action = body["actions"][0]
     value = action.get("value")
@@ -53,9 +53,9 @@ def _tell(respond: Respond, text: str) -> None:
 
 
 def register_escalation_actions(app: App, deps: Deps) -> None:
-    from bot import escalations
-    from bot.action_ids import CallbackId
-    from bot.blocks.escalation import note_modal
+    from bot.escalations import service as escalations
+    from bot.escalations.blocks import note_modal
+    from bot.slack.action_ids import CallbackId
     from models.tables import Account, Escalation
 
     def run(body: dict[str, Any], respond: Respond, work: Any) -> None:
@@ -133,9 +133,9 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
 def register_health_actions(app: App, deps: Deps) -> None:
     import logging
 
-    from bot.alert_actions import open_escalation_form, open_log_for_alert
-    from bot.alerts import snooze
     from bot.errors import CsbotError as _CsbotError
+    from bot.health.alert_actions import open_escalation_form, open_log_for_alert
+    from bot.health.alerts import snooze
 
     log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def register_health_actions(app: App, deps: Deps) -> None:
 def register_log(app: App, deps: Deps) -> None:
     import re
 
-    from bot.log_flow import account_options, card_for_button, log_picked
+    from bot.touchpoints.flow import account_options, card_for_button, log_picked
 
     @app.action(re.compile(rf"^{ActionId.LOG_PICK_ACCOUNT}_\d+$"))
     def on_pick_account(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

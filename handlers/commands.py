@@ -15,10 +15,10 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.answer import Answer
 from bot.deps import Deps
 from bot.errors import CsbotError
-from bot.help import help_blocks, help_text
+from bot.slack.answer import Answer
+from bot.slack.help import help_blocks, help_text
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def register(app: App, deps: Deps) -> None:
 # =============================================================================
 
 
-from bot import escalation_flow  # noqa: E402
+from bot.escalations import flow as escalation_flow  # noqa: E402
 
 add_subcommand("escalate", from_flow(escalation_flow.escalate))
 add_subcommand("escalations", from_flow(escalation_flow.list_open))
@@ -157,11 +157,11 @@ from handlers.health_commands import register_health_commands  # noqa: E402
 register_health_commands()
 # --- subscriptions (issue 5): /cs subscribe, /cs unsubscribe, /cs subscriptions ----------
 
-import bot.subscriptions  # noqa: E402,F401  (its `/cs help subscribe` text)
+import bot.delivery.subscriptions  # noqa: E402,F401  (its `/cs help subscribe` text)
 
 
 def _subscribe(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.subscriptions import subscribe
+    from bot.delivery.subscriptions import subscribe
 
     text, queued = subscribe(
         deps.engine, deps.client, deps.clock, deps.settings, request.user_id, request.channel_id, request.args
@@ -172,7 +172,7 @@ def _subscribe(request: CommandRequest, deps: Deps) -> Reply:
 
 
 def _unsubscribe(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.subscriptions import unsubscribe
+    from bot.delivery.subscriptions import unsubscribe
 
     text, queued = unsubscribe(
         deps.engine, deps.clock, deps.settings, request.user_id, request.channel_id, request.args
@@ -183,7 +183,7 @@ def _unsubscribe(request: CommandRequest, deps: Deps) -> Reply:
 
 
 def _subscriptions(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.subscriptions import list_subscriptions
+    from bot.delivery.subscriptions import list_subscriptions
 
     return Reply(text=list_subscriptions(deps.engine, deps.clock, request.channel_id))
 
@@ -196,7 +196,7 @@ add_subcommand("subscriptions", _subscriptions)
 
 
 def _log(request: CommandRequest, deps: Deps) -> Reply | None:
-    from bot.log_flow import log_line, open_log_modal
+    from bot.touchpoints.flow import log_line, open_log_modal
 
     if not request.args:
         if not request.trigger_id:
@@ -208,7 +208,7 @@ def _log(request: CommandRequest, deps: Deps) -> Reply | None:
 
 
 def _account(request: CommandRequest, deps: Deps) -> Reply:
-    from bot.log_flow import account_card_answer
+    from bot.touchpoints.flow import account_card_answer
 
     return from_flow(account_card_answer)(request, deps)
 

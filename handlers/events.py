@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.blocks.home import home_view
 from bot.deps import Deps
+from bot.home.view import home_view
 
 
 def register(app: App, deps: Deps) -> None:

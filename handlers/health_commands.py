@@ -3,12 +3,12 @@ dispatcher to the domain in bot/records.py, bot/team.py and bot/health_flow.py."
 
 from __future__ import annotations
 
-from bot import health_flow
+from bot.accounts.team import team_add, team_list
 from bot.deps import Deps
 from bot.errors import BadInput
-from bot.help import usage
-from bot.records import record_renewal, record_upsell
-from bot.team import team_add, team_list
+from bot.health import flow as health_flow
+from bot.revenue.records import record_renewal, record_upsell
+from bot.slack.help import usage
 from handlers.commands import CommandRequest, Reply, add_subcommand, from_flow
 from models.db import session_scope
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.action_ids import CallbackId
 from bot.deps import Deps
+from bot.slack.action_ids import CallbackId
 
 
 def register(app: App, deps: Deps) -> None:
@@ -23,7 +23,7 @@ def register(app: App, deps: Deps) -> None:
 def register_log(app: App, deps: Deps) -> None:
     import logging
 
-    from bot.log_flow import open_log_modal, shortcut_prefill
+    from bot.touchpoints.flow import open_log_modal, shortcut_prefill
 
     log = logging.getLogger(__name__)
 

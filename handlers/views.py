@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.action_ids import CallbackId
 from bot.deps import Deps
+from bot.slack.action_ids import CallbackId
 
 
 def register(app: App, deps: Deps) -> None:
@@ -26,10 +26,10 @@ def register(app: App, deps: Deps) -> None:
 def register_escalation_views(app: App, deps: Deps) -> None:
     import json
 
-    from bot import escalations
-    from bot.action_ids import CallbackId
-    from bot.blocks.escalation import NOTE_BLOCK, NOTE_INPUT
     from bot.errors import CsbotError
+    from bot.escalations import service as escalations
+    from bot.escalations.blocks import NOTE_BLOCK, NOTE_INPUT
+    from bot.slack.action_ids import CallbackId
     from models.db import session_scope
 
     def submitted(ack: Ack, body: dict[str, Any], resolve: bool) -> None:
@@ -70,9 +70,9 @@ def register_escalation_views(app: App, deps: Deps) -> None:
 def register_log(app: App, deps: Deps) -> None:
     import logging
 
-    from bot.blocks.log_modal import B_ACCOUNT
     from bot.errors import CsbotError
-    from bot.log_flow import FormEntry, confirm_form_entry, read_log_form, record_form_entry
+    from bot.touchpoints.flow import FormEntry, confirm_form_entry, read_log_form, record_form_entry
+    from bot.touchpoints.form import B_ACCOUNT
 
     log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def register_log(app: App, deps: Deps) -> None:
 
 
 def register_alert_escalation_view(app: App, deps: Deps) -> None:
-    from bot.alert_actions import read_escalation_form, submit_escalation_form
+    from bot.health.alert_actions import read_escalation_form, submit_escalation_form
 
     @app.view(CallbackId.ESC_OPEN_MODAL)
     def on_open_escalation(ack: Ack, body: dict[str, Any]) -> None:

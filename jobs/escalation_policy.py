@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.clock import Clock
-from bot.escalations import run_policy_step
+from bot.escalations.service import run_policy_step
+from bot.schedules import JobSpec, every
 from bot.settings import Settings
-from jobs.registry import JobSpec, every
 from models.db import session_scope
 from models.tables import Escalation
 

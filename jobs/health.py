@@ -28,14 +28,14 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.blocks.health import risk_alert_message
 from bot.clock import Clock, local_date
-from bot.health import AccountHealth, evaluate, worst_first
-from bot.outbox import NORMAL, enqueue
-from bot.scorecard import Scorecard, load_scorecard
+from bot.delivery.outbox import NORMAL, enqueue
+from bot.delivery.subscriptions import subscription_job_specs
+from bot.health.blocks import risk_alert_message
+from bot.health.evaluation import AccountHealth, evaluate, worst_first
+from bot.health.scorecard import Scorecard, load_scorecard
+from bot.schedules import JobNotReady, JobSpec, daily_at
 from bot.settings import Settings
-from bot.subscriptions import subscription_job_specs
-from jobs.registry import JobNotReady, JobSpec, daily_at
 from jobs.scheduler import OK
 from models.db import session_scope
 from models.tables import Account, Alert, HealthSnapshot, JobRun, Subscription

@@ -41,7 +41,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from bot.clock import Clock
-from bot.outbox import METADATA_EVENT_TYPE, URGENT
+from bot.delivery.outbox import METADATA_EVENT_TYPE, URGENT
 from models.db import session_scope
 from models.tables import Outbox
 

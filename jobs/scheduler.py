@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.clock import Clock
-from jobs.registry import JobNotReady, JobSpec
+from bot.schedules import JobNotReady, JobSpec
 from models.db import session_scope
 from models.tables import JobRun
 

@@ -14,11 +14,11 @@ from sqlalchemy.engine import Engine
 from bot.app import build_app
 from bot.clock import ManualClock
 from bot.deps import Deps
+from bot.playground.fake_slack import FakeSlack
 from bot.settings import Secret, Settings
-from bot.web import build_asgi
+from bot.slack.web import build_asgi
 from jobs.outbox import OutboxWorker
 from tests.app_server import AppServer
-from tests.fake_slack import FakeSlack
 from tests.signing import SlackSender
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.clock import Clock
+from bot.schedules import JobSpec, Schedule, every
 from bot.settings import Settings
-from jobs.registry import JobSpec, Schedule, every
 from models.tables import AuditLog
 
 

@@ -11,8 +11,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot.socket_mode import BudgetedSocketModeHandler
-from bot.undo import undo_button
+from bot.slack.socket_mode import BudgetedSocketModeHandler
+from bot.touchpoints.undo import undo_button
 from handlers.commands import SUBCOMMANDS, Reply
 from models.db import session_scope
 from models.tables import Touchpoint

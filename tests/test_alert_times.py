@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.action_ids import ActionId
-from bot.subscriptions import describe, next_post
+from bot.delivery.subscriptions import describe, next_post
+from bot.slack.action_ids import ActionId
 from jobs.outbox import deliver_due
 from jobs.registry import load_specs
 from jobs.scheduler import catch_up, run_if_due

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.action_ids import ActionId, CallbackId
-from bot.blocks.escalation import OPEN_OWNER_BLOCK, OPEN_SEVERITY_BLOCK, OPEN_SUMMARY_BLOCK
-from bot.blocks.log_modal import B_ACCOUNT, B_DATE, B_NOTE, B_SENTIMENT, B_TAGS, B_TYPE
+from bot.escalations.blocks import OPEN_OWNER_BLOCK, OPEN_SEVERITY_BLOCK, OPEN_SUMMARY_BLOCK
+from bot.slack.action_ids import ActionId, CallbackId
+from bot.touchpoints.form import B_ACCOUNT, B_DATE, B_NOTE, B_SENTIMENT, B_TAGS, B_TYPE
 from models.db import session_scope
 from models.tables import Account, AuditLog, Escalation, EscalationEvent, Outbox, Touchpoint
 from tests.escalation_helpers import dms, field_value, flush, parent, parents, thread_replies
@@ -397,7 +397,7 @@ def test_account_card_shows_score_band_trend_and_reasons(bot: Bot) -> None:
 
 
 def test_health_section_is_shown_once_however_many_apps_were_built(bot: Bot) -> None:
-    from bot.account_view import CARD_SECTIONS
+    from bot.accounts.card import CARD_SECTIONS
     from bot.app import build_app
 
     before = list(CARD_SECTIONS)

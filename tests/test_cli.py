@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from bot.cli import main
+from bot.playground.fake_slack import FakeSlack
 from models.db import make_engine
 from models.migrate import head_revision, upgrade
-from tests.fake_slack import FakeSlack
 from tests.harness import BOT_TOKEN
 
 

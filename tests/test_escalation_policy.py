@@ -16,8 +16,8 @@ from sqlmodel import select
 from bot.app import build_app
 from bot.clock import ManualClock
 from bot.errors import SettingsError
-from bot.escalation_policy import BusinessHours, default_policy, load_policy, next_due, parse_policy
-from bot.escalations import acknowledge, escalation_stats, open_escalation, resolve, run_policy_step
+from bot.escalations.policy import BusinessHours, default_policy, load_policy, next_due, parse_policy
+from bot.escalations.service import acknowledge, escalation_stats, open_escalation, resolve, run_policy_step
 from bot.settings import Settings
 from jobs.escalation_policy import due_escalations, run_escalation_policy
 from models.db import session_scope

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.action_ids import ActionId
 from bot.app import build_app
-from bot.escalations import durations
-from bot.web import build_asgi
+from bot.escalations.service import durations
+from bot.slack.action_ids import ActionId
+from bot.slack.web import build_asgi
 from models.db import session_scope
 from models.tables import Escalation, Outbox
 from tests.app_server import AppServer
@@ -557,8 +557,8 @@ def test_two_people_acknowledging_at_once_act_once(team: Bot) -> None:
     from sqlalchemy import event as sa_event
     from sqlalchemy import text
 
-    from bot import escalations
     from bot.errors import CsbotError
+    from bot.escalations import service as escalations
 
     bot = team
     open_via_command(bot, "acme corp sev1 checkout fails")

@@ -21,7 +21,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.fake_slack import Call, FakeSlack, ResponseCall
+from bot.playground.fake_slack import Call, FakeSlack, ResponseCall
 
 
 @pytest.fixture

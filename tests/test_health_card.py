@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from bot.blocks.health import health_section_blocks
 from bot.clock import ManualClock
-from bot.health import account_health
+from bot.health.blocks import health_section_blocks
+from bot.health.evaluation import account_health
 from models.tables import Account, HealthSnapshot, Touchpoint
 from tests.harness import START
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.action_ids import ActionId
+from bot.slack.action_ids import ActionId
 from models.db import session_scope
 from models.tables import (
     Account,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot.action_ids import ActionId, CallbackId
+from bot.slack.action_ids import ActionId, CallbackId
 from jobs.health import run_health
 from jobs.outbox import deliver_due
 from models.db import session_scope

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
+from bot.accounts.importer import ImportRejected, import_accounts
 from bot.clock import ManualClock
-from bot.importer import ImportRejected, import_accounts
 from models.tables import Account, AuditLog
 from tests.harness import START
 

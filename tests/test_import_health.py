@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from bot.accounts.importer import ImportRejected, import_nps, import_usage
 from bot.cli import main
 from bot.clock import ManualClock
-from bot.importer import ImportRejected, import_nps, import_usage
 from models.db import make_engine
 from models.tables import Account, AuditLog, NpsResponse, UsageSnapshot
 from tests.harness import BOT_TOKEN, START
@@ -105,7 +105,7 @@ def test_nps_import_upserts_and_feeds_the_health_reasons(session: Session) -> No
     session.commit()
     assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
 
-    from bot.health import evaluate
+    from bot.health.evaluation import evaluate
 
     health = {h.account.name: h for h in evaluate(session, clock.now())}
     assert "NPS 4 from jane@acme on 11-02" in [r.text for r in health["Acme Corp"].health.reasons]

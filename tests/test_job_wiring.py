@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.escalations import open_escalation
+from bot.escalations.service import open_escalation
+from bot.schedules import JobSpec
 from bot.settings import Settings
 from jobs.outbox import OutboxWorker
-from jobs.registry import JobSpec, load_specs
+from jobs.registry import load_specs
 from jobs.scheduler import ALREADY_RAN, NOT_DUE, OK, FileLock, SchedulerService, run_if_due
 from models.db import session_scope
 from models.tables import Account, Alert, HealthSnapshot, JobRun

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.action_ids import ActionId, CallbackId
-from bot.blocks.log_modal import B_ACCOUNT, B_DATE, B_NOTE, B_SENTIMENT, B_TAGS, B_TYPE
+from bot.slack.action_ids import ActionId, CallbackId
+from bot.touchpoints.form import B_ACCOUNT, B_DATE, B_NOTE, B_SENTIMENT, B_TAGS, B_TYPE
 from models.db import session_scope
 from models.tables import Account, AuditLog, Escalation, Touchpoint
 from tests.harness import Bot
@@ -378,7 +378,7 @@ def test_share_posts_the_card_to_the_channel_without_a_share_button(bot: Bot) ->
 
 
 def test_other_features_add_sections_to_the_card(bot: Bot) -> None:
-    from bot.account_view import CARD_SECTIONS, add_card_section
+    from bot.accounts.card import CARD_SECTIONS, add_card_section
 
     _seed(bot)
 

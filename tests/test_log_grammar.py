@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.log_grammar import (
+from bot.accounts.matching import normalize
+from bot.touchpoints.grammar import (
     MAX_NOTE_CHARS,
     TYPE_ALIASES,
     LogCommand,
@@ -22,7 +23,6 @@ from bot.log_grammar import (
     parse_log,
     parse_tags,
 )
-from bot.matching import normalize
 
 FRI = date(2026, 11, 20)  # a Friday
 ACCOUNTS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.outbox import METADATA_EVENT_TYPE, enqueue
+from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
 from jobs.outbox import deliver_due
 from models.db import session_scope
 from models.tables import Outbox

@@ -18,12 +18,12 @@ import jobs.outbox as outbox_jobs
 from bot.app import build_client
 from bot.cli import main
 from bot.clock import ManualClock
-from bot.outbox import BULK, METADATA_EVENT_TYPE, URGENT, enqueue
+from bot.delivery.outbox import BULK, METADATA_EVENT_TYPE, URGENT, enqueue
+from bot.playground.fake_slack import FakeSlack
 from bot.settings import Settings
 from jobs.outbox import DeliveryPolicy, OutboxWorker, deliver_due
 from models.db import session_scope
 from models.tables import Outbox
-from tests.fake_slack import FakeSlack
 from tests.harness import START
 
 
@@ -220,7 +220,7 @@ def _rate_limit_like_slack(fake: FakeSlack, clock: ManualClock, *, burst: int) -
 
     def handle(handler: Any, method: str, query: str, raw: bytes, headers: Any) -> None:
         if method == "chat.postMessage":
-            from tests.fake_slack import _parse_body
+            from bot.playground.fake_slack import _parse_body
 
             args = _parse_body(headers.get("Content-Type", ""), raw)
             now = (clock.now() - START).total_seconds()

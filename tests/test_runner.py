@@ -41,7 +41,7 @@ def test_socket_mode_when_app_token_is_set(monkeypatch: pytest.MonkeyPatch, migr
         def start(self) -> None:
             started.append((self.app, self.token))
 
-    import bot.socket_mode as socket_mode
+    import bot.slack.socket_mode as socket_mode
 
     monkeypatch.setattr(socket_mode, "BudgetedSocketModeHandler", FakeSocketModeHandler)
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("HTTP server started in Socket Mode"))

@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import Clock, ManualClock
-from bot.outbox import enqueue
+from bot.delivery.outbox import enqueue
+from bot.schedules import JobSpec, daily_at, every_minute, weekly_at
 from bot.settings import Settings
-from jobs.registry import JobSpec, daily_at, every_minute, weekly_at
 from jobs.scheduler import ALREADY_RAN, NOT_DUE, OK, FileLock, SchedulerService, catch_up, run_if_due
 from models.db import session_scope
 from models.tables import JobRun, Outbox
@@ -214,7 +214,7 @@ def test_stop_during_the_catch_up_finishes_the_job_in_flight_and_starts_no_other
 
 
 def test_a_subscription_becomes_a_job_on_its_own_schedule(engine: Engine) -> None:
-    from bot.subscriptions import subscription_job_specs
+    from bot.delivery.subscriptions import subscription_job_specs
     from models.tables import Subscription
 
     with session_scope(engine) as s:
@@ -288,7 +288,7 @@ def test_old_job_runs_are_pruned_and_recent_ones_kept(engine: Engine) -> None:
 def test_a_job_that_breaks_a_constraint_is_a_recorded_failure_not_already_ran(engine: Engine) -> None:
     """Only the claim's own race means "already ran"; a job's IntegrityError is its failure,
     logged and recorded, so it is retried on schedule instead of silently every sweep."""
-    from jobs.registry import JobSpec, every_minute
+    from bot.schedules import JobSpec, every_minute
     from models.tables import Member
 
     def broken(session: Session, clock: Clock) -> None:

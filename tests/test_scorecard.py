@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import SettingsError
-from bot.scorecard import (
+from bot.health.scorecard import (
     DEFAULT_SCORECARD,
     HealthInputs,
     band_of,

@@ -178,7 +178,7 @@ def test_next_post_across_daylight_saving_changes(
 ) -> None:
     from datetime import datetime
 
-    from bot.subscriptions import next_post
+    from bot.delivery.subscriptions import next_post
 
     sub = Subscription(channel_id="C1", kind=kind, day=day, time_of_day=time_of_day, tz=tz, created_by="U1")
     assert next_post(sub, datetime.fromisoformat(now)) == datetime.fromisoformat(expected)

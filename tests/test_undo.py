@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from bot.errors import BadInput, NotAllowed
-from bot.undo import perform_undo, undo_button, undo_value
+from bot.touchpoints.undo import perform_undo, undo_button, undo_value
 from models.db import session_scope
 from models.tables import AuditLog, Touchpoint
 from tests.harness import Bot, seed_touchpoint

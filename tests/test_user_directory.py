@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.users import UserDirectory, slack_fetch
+from bot.slack.users import UserDirectory, slack_fetch
 from tests.harness import Bot
 
 UTC_ZONE = ZoneInfo("UTC")

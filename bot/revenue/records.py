@@ -13,14 +13,14 @@ from typing import Any
 from sqlmodel import Session
 
 from bot import audit
+from bot.accounts.matching import AccountIndex, AccountRef, MatchKind
+from bot.accounts.members import role_of
 from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
-from bot.help import usage
-from bot.matching import AccountIndex, AccountRef, MatchKind
-from bot.members import role_of
 from bot.money import format_cents, parse_dollars
 from bot.settings import Settings
-from bot.undo import undo_button
+from bot.slack.help import usage
+from bot.touchpoints.undo import undo_button
 from models.tables import Account, Expansion, NpsResponse, RenewalEvent
 
 OUTCOMES = ("renewed", "churned", "downgraded")

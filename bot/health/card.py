@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.account_view import AccountCard, CardSection
-from bot.blocks.health import health_section_blocks
+from bot.accounts.card import AccountCard, CardSection
 from bot.clock import Clock
-from bot.health import account_health
-from bot.scorecard import DEFAULT_SCORECARD, Scorecard
+from bot.health.blocks import health_section_blocks
+from bot.health.evaluation import account_health
+from bot.health.scorecard import DEFAULT_SCORECARD, Scorecard
 
 SECTION_NAME = "health"
 

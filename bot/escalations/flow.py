@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 
-from bot.answer import Answer
-from bot.blocks.escalation import ListedEscalation, escalation_list, opened_confirmation
 from bot.deps import Deps
 from bot.errors import BadInput
-from bot.escalation_policy import EscalationPolicy, load_policy
-from bot.escalations import Opened, default_owner, open_escalation, open_escalations, parse_escalate
+from bot.escalations.blocks import ListedEscalation, escalation_list, opened_confirmation
+from bot.escalations.policy import EscalationPolicy, load_policy
+from bot.escalations.service import Opened, default_owner, open_escalation, open_escalations, parse_escalate
+from bot.slack.answer import Answer
 from models.db import session_scope
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from typing import Any
 from sqlmodel import Session, SQLModel
 
 from bot import audit
-from bot.action_ids import ActionId
-from bot.blocks.elements import button
 from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
+from bot.slack.action_ids import ActionId
+from bot.slack.elements import button
 from models.tables import Expansion, NpsResponse, RenewalEvent, Touchpoint
 
 UNDO_WINDOW = timedelta(minutes=10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.help import help_text
+from bot.slack.help import help_text
 
 if TYPE_CHECKING:
     from bot.deps import Deps

@@ -10,12 +10,12 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.account_view import AccountCard
-from bot.action_ids import ActionId
-from bot.blocks.elements import button
-from bot.blocks.log_confirmation import SENTIMENT_EMOJI, local_day, mrkdwn_escape
-from bot.log_grammar import TYPE_LABELS
+from bot.accounts.card import AccountCard
 from bot.money import format_cents
+from bot.slack.action_ids import ActionId
+from bot.slack.elements import button
+from bot.touchpoints.confirmation import SENTIMENT_EMOJI, local_day, mrkdwn_escape
+from bot.touchpoints.grammar import TYPE_LABELS
 
 
 def renewal_text(renewal: date | None, today: date) -> str:

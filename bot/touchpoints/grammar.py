@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import BadInput
-from bot.help import usage
+from bot.slack.help import usage
 
 # Canonical type -> aliases (the canonical name is always accepted too).
 TYPE_ALIASES: dict[str, tuple[str, ...]] = {

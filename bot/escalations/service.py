@@ -30,20 +30,20 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot import audit
-from bot.blocks.escalation import (
+from bot.accounts.matching import AccountIndex
+from bot.clock import Clock
+from bot.delivery.outbox import URGENT, enqueue
+from bot.errors import BadInput, NotAllowed, NotFound
+from bot.escalations.blocks import (
     EscalationCard,
     escalation_parent,
     format_duration,
     parent_text,
     slack_time,
 )
-from bot.clock import Clock
-from bot.errors import BadInput, NotAllowed, NotFound
-from bot.escalation_policy import SEVERITIES, EscalationPolicy, next_due, sla_text, step_kind
-from bot.matching import AccountIndex
-from bot.mentions import mentioned_user
-from bot.outbox import URGENT, enqueue
+from bot.escalations.policy import SEVERITIES, EscalationPolicy, next_due, sla_text, step_kind
 from bot.settings import Settings
+from bot.slack.mentions import mentioned_user
 from models.tables import Account, Escalation, EscalationEvent, HealthSnapshot, Member, Outbox
 
 USAGE = "/cs escalate <account> <sev1|sev2|sev3> [@owner] <summary...>"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.action_ids import ActionId
-from bot.blocks.elements import button
-from bot.health import AccountHealth
+from bot.health.evaluation import AccountHealth
+from bot.health.scorecard import Reason
 from bot.money import format_cents
-from bot.scorecard import Reason
+from bot.slack.action_ids import ActionId
+from bot.slack.elements import button
 
 # Slack allows 50 blocks a message: a header, two blocks per account, and a tail.
 MAX_DETAILED = 23

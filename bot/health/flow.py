@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.answer import Answer
-from bot.blocks.health import risk_list
+from bot.accounts.members import role_of
 from bot.deps import Deps
 from bot.errors import BadInput
-from bot.health import at_risk_now, evaluate
-from bot.help import usage
-from bot.members import role_of
-from bot.records import record_nps
-from bot.scorecard import load_scorecard
+from bot.health.blocks import risk_list
+from bot.health.evaluation import at_risk_now, evaluate
+from bot.health.scorecard import load_scorecard
+from bot.revenue.records import record_nps
+from bot.slack.answer import Answer
+from bot.slack.help import usage
 from models.db import session_scope
 from models.tables import Account
 

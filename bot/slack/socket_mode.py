@@ -18,7 +18,7 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.ack_budget import deliver_late_answer
+from bot.slack.ack_budget import deliver_late_answer
 
 log = logging.getLogger(__name__)
 

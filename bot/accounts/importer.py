@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 
 from bot import audit
 from bot.clock import Clock
-from bot.mentions import is_user_id
 from bot.money import parse_dollars
+from bot.slack.mentions import is_user_id
 from models.tables import STAGES, Account
 
 ACCOUNT_REQUIRED = ("name", "arr")

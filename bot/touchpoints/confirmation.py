@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.action_ids import ActionId
-from bot.blocks.elements import button
-from bot.log_grammar import SENTIMENT_LABELS, TYPE_LABELS
-from bot.matching import AccountRef
-from bot.touchpoints import Recorded
-from bot.undo import undo_button
+from bot.accounts.matching import AccountRef
+from bot.slack.action_ids import ActionId
+from bot.slack.elements import button
+from bot.touchpoints.grammar import SENTIMENT_LABELS, TYPE_LABELS
+from bot.touchpoints.recording import Recorded
+from bot.touchpoints.undo import undo_button
 
 SENTIMENT_EMOJI = {1: ":large_green_circle:", 0: ":white_circle:", -1: ":red_circle:"}
 MAX_PICK_BUTTONS = 5

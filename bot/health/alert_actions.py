@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.action_ids import ActionId
-from bot.alerts import account_from_button
-from bot.blocks.escalation import (
+from bot.accounts.matching import AccountRef
+from bot.delivery.outbox import enqueue
+from bot.deps import Deps
+from bot.errors import CsbotError
+from bot.escalations.blocks import (
     MAX_SUMMARY,
     OPEN_OWNER_BLOCK,
     OPEN_SEVERITY_BLOCK,
@@ -23,14 +25,12 @@ from bot.blocks.escalation import (
     open_escalation_modal,
     opened_confirmation,
 )
-from bot.deps import Deps
-from bot.errors import CsbotError
-from bot.escalation_flow import policy_of
-from bot.escalation_policy import SEVERITIES
-from bot.escalations import Opened, open_escalation
-from bot.log_flow import open_log_modal
-from bot.matching import AccountRef
-from bot.outbox import enqueue
+from bot.escalations.flow import policy_of
+from bot.escalations.policy import SEVERITIES
+from bot.escalations.service import Opened, open_escalation
+from bot.health.alerts import account_from_button
+from bot.slack.action_ids import ActionId
+from bot.touchpoints.flow import open_log_modal
 from models.db import session_scope
 from models.tables import Account, Outbox
 

@@ -13,7 +13,7 @@ from sqlalchemy import Select, or_, select
 from sqlmodel import Session
 
 from bot.clock import Clock, local_date
-from bot.scorecard import (
+from bot.health.scorecard import (
     DEFAULT_SCORECARD,
     Health,
     HealthInputs,

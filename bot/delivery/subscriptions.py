@@ -18,14 +18,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from bot import audit
+from bot.accounts.members import require_role
 from bot.clock import Clock, time_zone
+from bot.delivery.outbox import NORMAL, enqueue
 from bot.errors import BadInput, NotAllowed
-from bot.help import DETAILS, usage
-from bot.members import require_role
-from bot.mentions import mentioned_user
-from bot.outbox import NORMAL, enqueue
+from bot.schedules import JobSpec, Schedule, daily_at, weekly_at
 from bot.settings import Settings
-from jobs.registry import JobSpec, Schedule, daily_at, weekly_at
+from bot.slack.help import DETAILS, usage
+from bot.slack.mentions import mentioned_user
 from models.db import session_scope
 from models.tables import Account, Member, Subscription
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from bot import audit
+from bot.accounts.members import require_role
 from bot.clock import Clock
 from bot.errors import BadInput
-from bot.help import usage
-from bot.members import require_role
-from bot.mentions import mention
 from bot.settings import Settings
+from bot.slack.help import usage
+from bot.slack.mentions import mention
 from models.tables import ROLES, Member
 
 

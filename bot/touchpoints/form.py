@@ -8,9 +8,9 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.action_ids import ActionId, CallbackId
-from bot.log_grammar import SENTIMENT_LABELS, TYPE_LABELS, TYPES
-from bot.matching import AccountRef
+from bot.accounts.matching import AccountRef
+from bot.slack.action_ids import ActionId, CallbackId
+from bot.touchpoints.grammar import SENTIMENT_LABELS, TYPE_LABELS, TYPES
 
 B_ACCOUNT, B_TYPE, B_DATE, B_SENTIMENT, B_TAGS, B_NOTE = (
     "log_account_block",

@@ -15,12 +15,17 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.account_view import card_sections, load_account_card
-from bot.action_ids import ActionId
-from bot.answer import Answer
-from bot.blocks.account_card import account_card_blocks
-from bot.blocks.log_confirmation import account_card_choice, account_choice, log_confirmation, mrkdwn_escape
-from bot.blocks.log_modal import (
+from bot.accounts.card import card_sections, load_account_card
+from bot.accounts.card_blocks import account_card_blocks
+from bot.accounts.matching import AccountRef, Match
+from bot.delivery.outbox import enqueue
+from bot.deps import Deps
+from bot.errors import BadInput, NotFound
+from bot.slack.action_ids import ActionId
+from bot.slack.answer import Answer
+from bot.slack.help import usage
+from bot.touchpoints.confirmation import account_card_choice, account_choice, log_confirmation, mrkdwn_escape
+from bot.touchpoints.form import (
     B_ACCOUNT,
     B_DATE,
     B_NOTE,
@@ -31,13 +36,16 @@ from bot.blocks.log_modal import (
     account_option,
     log_modal,
 )
-from bot.deps import Deps
-from bot.errors import BadInput, NotFound
-from bot.help import usage
-from bot.log_grammar import LogCommand, from_slack, local_today, occurred_at, parse_log, parse_tags, type_for
-from bot.matching import AccountRef, Match
-from bot.outbox import enqueue
-from bot.touchpoints import Recorded, TouchpointDraft, record_once
+from bot.touchpoints.grammar import (
+    LogCommand,
+    from_slack,
+    local_today,
+    occurred_at,
+    parse_log,
+    parse_tags,
+    type_for,
+)
+from bot.touchpoints.recording import Recorded, TouchpointDraft, record_once
 from models.db import session_scope
 
 log = logging.getLogger(__name__)

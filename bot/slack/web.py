@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.ack_budget import DEFAULT_ACK_BUDGET_SECONDS, deliver_late_answer
+from bot.slack.ack_budget import DEFAULT_ACK_BUDGET_SECONDS, deliver_late_answer
 
 log = logging.getLogger("csbot.requests")
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.action_ids import ActionId, CallbackId
-from bot.blocks.elements import button
 from bot.money import format_cents
+from bot.slack.action_ids import ActionId, CallbackId
+from bot.slack.elements import button
 
 SEVERITY_EMOJI = {"sev1": ":red_circle:", "sev2": ":large_orange_circle:", "sev3": ":large_yellow_circle:"}
 STATUS_LABEL = {

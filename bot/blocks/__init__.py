@@ -1,1 +1,0 @@
-"""Block Kit builders, named after what they show."""
