@@ -55,6 +55,7 @@ def _tell(respond: Respond, text: str) -> None:
 def register_escalation_actions(app: App, deps: Deps) -> None:
     from bot.escalations import service as escalations
     from bot.escalations.blocks import note_modal
+    from bot.escalations.changes import check_may_resolve
     from bot.slack.action_ids import CallbackId
     from models.tables import Account, Escalation
 
@@ -104,7 +105,7 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
                 if esc is None:
                     raise NotFound(f"Escalation #{esc_id} does not exist.")
                 if resolve:
-                    escalations.check_may_resolve(session, deps.settings, esc, user_id)
+                    check_may_resolve(session, deps.settings, esc, user_id)
                 account = session.get(Account, esc.account_id)
                 name = account.name if account else "?"
         except CsbotError as exc:

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_app
-from bot.escalations.service import durations
+from bot.escalations.stats import durations
 from bot.slack.action_ids import ActionId
 from bot.slack.web import build_asgi
 from models.db import session_scope
