@@ -123,7 +123,7 @@ def import_accounts_cmd(file: Path) -> None:
 def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> None:
     """Every `csbot import`: run the importer on FILE in one transaction; print every
     rejected row (and exit 1, nothing written), or the ignored columns and the counts."""
-    from bot.accounts.importer import ImportRejected
+    from bot.accounts.csv_import import ImportRejected
     from models.db import session_scope
 
     try:
@@ -147,7 +147,7 @@ def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> N
 
 def _import_health_file(file: Path, kind: str) -> None:
     """Same shape as `import accounts`: all or nothing, every bad row listed."""
-    from bot.accounts.importer import import_nps, import_usage
+    from bot.accounts.health_import import import_nps, import_usage
     from bot.clock import SystemClock
 
     settings = settings_or_exit(require_slack=False)
