@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.health.evaluation import AccountHealth
-from bot.health.scorecard import Reason
+from bot.health.scoring import Reason
 from bot.money import format_cents
 from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
