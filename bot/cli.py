@@ -142,7 +142,7 @@ def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> N
     click.echo(f"Imported {file.name}: {result.summary()}.")
 
 
-# --- customer health (issue 7): csbot import usage|nps ------------------------------
+# --- customer health (PRODUCT.md §4): csbot import usage|nps ------------------------------
 
 
 def _import_health_file(file: Path, kind: str) -> None:
@@ -224,7 +224,7 @@ def _resolve_csm_emails(file: Path, settings: Settings) -> Callable[[str], str |
     return found.get
 
 
-# --- delivery and scheduling (issue 5) ------------------------------------------
+# --- delivery and scheduling (PRODUCT.md §6.3) ------------------------------------------
 
 
 @main.group("outbox", invoke_without_command=True)

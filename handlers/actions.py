@@ -33,7 +33,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# Escalations (issue 6): the buttons and the reassign select on the parent message.
+# Escalations (PRODUCT.md §5): the buttons and the reassign select on the parent message.
 # A refused click gets an ephemeral sentence (to the clicker only) and changes nothing.
 # =============================================================================
 
@@ -127,7 +127,7 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# Customer health (issue 7): the buttons on at-risk alerts. Value = account id.
+# Customer health (PRODUCT.md §4): the buttons on at-risk alerts. Value = account id.
 # =============================================================================
 
 
@@ -154,8 +154,8 @@ def register_health_actions(app: App, deps: Deps) -> None:
             text = exc.message
         _answer(respond, text)
 
-    # Log touchpoint -> issue 4's log form, the account chosen; Open escalation ->
-    # a form whose submission runs issue 6's escalate flow (handlers/views.py).
+    # Log touchpoint -> the log form, the account chosen; Open escalation ->
+    # a form whose submission runs the escalate flow (handlers/views.py).
     # Both open after the ack, within the trigger's 3 s; a stale button is answered.
     def open_form(body: dict[str, Any], respond: Respond, opener: Any) -> None:
         user_id = body["user"]["id"]
@@ -185,7 +185,7 @@ def register_health_actions(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# issue 4: /cs log — the account picker buttons and the form's account search
+# /cs log — the account picker buttons and the form's account search
 # =============================================================================
 
 

@@ -1,4 +1,4 @@
-"""Escalations end to end (issue 6, PRODUCT.md §5): `/cs escalate` over signed
+"""Escalations end to end (PRODUCT.md §5): `/cs escalate` over signed
 HTTP, every button of the parent message in Slack's block_actions format, the
 modals' view_submission, the policy job with the clock moved by hand — asserted
 on what the fake Slack recorded. Runs on SQLite and PostgreSQL."""

@@ -1,4 +1,4 @@
-"""`/cs escalate` and `/cs escalations` (issue 6, PRODUCT.md §2) end to end, so the
+"""`/cs escalate` and `/cs escalations` (PRODUCT.md §2, §5) end to end, so the
 listener in handlers/commands.py only hands over the typed text and shows the answer:
 parse, choose the policy and the owner, write in one unit of work, wake the Outbox."""
 

@@ -138,7 +138,7 @@ def health_section_blocks(
     risks: list[Reason] | tuple[Reason, ...] = (),
 ) -> list[dict[str, Any]]:
     """The account card's health part: score, band, 30-day trend, reasons
-    (and the at-risk rules that fire, first). For the card of issue 4."""
+    (and the at-risk rules that fire, first). For the account card."""
     if score is None:
         head = "*Health:* not scored yet (no touchpoints, usage, NPS or escalations recorded)"
     else:

@@ -77,7 +77,7 @@ def help_blocks(topic: str | None = None) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": help_text(topic)[:3000]}}]
 
 
-# --- customer health (issue 7) ---------------------------------------------------
+# --- customer health (PRODUCT.md §4) ---------------------------------------------------
 DETAILS.update(
     {
         "nps": "`/cs nps <account> <0-10> [comment]` — record an NPS response, e.g. "
@@ -97,7 +97,7 @@ DETAILS.update(
     }
 )
 
-# --- issue 4: /cs help log ---------------------------------------------------------
+# --- /cs help log ---------------------------------------------------------
 DETAILS["log"] = "\n".join(
     [
         "*`/cs log <account> <type> [date] <note...> [#tag ...] [+|-|~]`* — log a touchpoint",
