@@ -1,5 +1,9 @@
 """The weekly digest (PRODUCT.md §6.2): the metrics of a week as one Slack message
-with a chart in its thread, queued once per channel and week."""
+with a chart in its thread, queued once per channel and week.
+
+May import: `bot/slack/`, the process modules, `models/`; other wings only
+through their public functions (`bot.metrics` for the figures, `bot.delivery`
+for the Outbox)."""
 
 from bot.digest.blocks import DigestView, blocks_as_text, digest_blocks
 from bot.digest.chart import alt_text, band_history, render_png

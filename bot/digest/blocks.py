@@ -7,14 +7,14 @@ command that shows them all."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.digest.format import FIELD_GROUPS, FIGURES, duration, figure_line, money
-from bot.digest.table import csm_table_text
-from bot.touchpoints.confirmation import mrkdwn_escape
+from bot.digest.table import csm_table_text, escape
 
 MAX_SECTION = 3000
 MAX_HEADER = 150
@@ -22,6 +22,7 @@ TOP_RISKS = 10
 TOP_RENEWALS = 8
 BAND_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:", "red": ":red_circle:"}
 BANDS = ("green", "yellow", "red")
+_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
 ALL_CSMS = "`/cs metrics week` shows every CSM."
 ALL_RISKS = "`/cs risk team` lists every account at risk."
 ALL_RENEWALS = "`csbot metrics week --json` lists every renewal."
@@ -33,6 +34,10 @@ class DigestView:
 
     names: Mapping[str, str]  # CSM slack id -> display name (for the table)
     chart_note: str  # "Chart in the thread: …" or "The chart is missing this week: …"
+
+
+# Names and reasons come from imports and people: escaped whole, so `<!channel>` in an
+# account name shows as typed instead of pinging the channel (LESSONS.md).
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
@@ -76,7 +81,8 @@ def header_block(metrics: Any) -> dict[str, Any]:
 
 
 def scope_block(metrics: Any) -> dict[str, Any]:
-    scope = "all accounts" if metrics.scope == "all" else mrkdwn_escape(metrics.scope)
+    # the scope is "all", "segment <name>" or a CSM's mention: the mention stays live
+    scope = "all accounts" if metrics.scope == "all" else _MENTION.sub(r"<@\1>", escape(metrics.scope))
     p = metrics.period
     text = f"Scope: {scope} · week {p.start:%a %d %b} – {p.end:%a %d %b} ({p.tz})"
     return {"type": "context", "elements": [_mrkdwn(text)]}
@@ -99,7 +105,7 @@ def figure_blocks(metrics: Any) -> list[dict[str, Any]]:
             line = figure_line(name, metrics.figures.get(name))
             if name == "nps" and (count := metrics.figures.get("nps_responses")) and count.value is not None:
                 line += f" ({count.value:.0f} responses)"
-            fields.append(_mrkdwn(f"*{label}*\n{mrkdwn_escape(line)}"[:2000]))
+            fields.append(_mrkdwn(f"*{label}*\n{escape(line)}"[:2000]))
         blocks.append({"type": "section", "fields": fields})
     return blocks
 
@@ -115,8 +121,8 @@ def _risk_line(row: Any) -> str:
     score = f" {row.score}" if row.score is not None else ""
     owner = f" · <@{row.csm}>" if row.csm else ""
     reasons = "; ".join(row.reasons[:3]) or "at risk"
-    name = mrkdwn_escape(row.name)
-    return f"{band}{score} *{name}* · {money(row.arr_cents)}{owner}\n      {mrkdwn_escape(reasons)}"
+    name = escape(row.name)
+    return f"{band}{score} *{name}* · {money(row.arr_cents)}{owner}\n      {escape(reasons)}"
 
 
 def risks_block(metrics: Any) -> dict[str, Any]:
@@ -158,7 +164,7 @@ def renewals_block(metrics: Any) -> dict[str, Any]:
     expected = f"; forecast {money(forecast.value)}" if forecast and forecast.value is not None else ""
     head = f"*Renewals, next 90 days:* {n} worth {due}{expected}\n{bands}"
     lines = [
-        f"• {r.renewal_date:%a %d %b} *{mrkdwn_escape(r.name)}* {money(r.arr_cents)} "
+        f"• {r.renewal_date:%a %d %b} *{escape(r.name)}* {money(r.arr_cents)} "
         f"{BAND_EMOJI.get(r.band or '', ':white_circle:')}"
         for r in renewals[:TOP_RENEWALS]
     ]

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bot.digest.format import money
-from models.tables import Account, HealthSnapshot
+from models.tables import Account, ArrMovement, HealthSnapshot
 
 WEEKS = 8
 BANDS = ("green", "yellow", "red")
@@ -39,11 +39,13 @@ def band_history(
     session: Session, *, last_monday: date, segment: str | None = None, csm: str | None = None
 ) -> list[WeekBands]:
     """ARR by health band on the latest snapshot day of each of the 8 weeks that end
-    with the week of `last_monday`. Two statements whatever the portfolio size."""
+    with the week of `last_monday` (accounts without a band are left out). Two
+    statements whatever the portfolio size."""
     first = last_monday - timedelta(weeks=WEEKS - 1)
     end = last_monday + timedelta(days=6)
     snap: Any = HealthSnapshot.__table__
     acc: Any = Account.__table__
+    mov: Any = ArrMovement.__table__
     days = (
         session.execute(
             select(snap.c.date).where(snap.c.date >= first, snap.c.date <= end).group_by(snap.c.date)
@@ -57,16 +59,26 @@ def band_history(
         latest[monday] = max(latest.get(monday, day), day)
     sums: dict[tuple[date, str], int] = {}
     if latest:
+        # ARR on the snapshot day from the ARR ledger (PRODUCT.md §6.0): the account's
+        # live movements effective on or before that day.
         query = (
-            select(snap.c.date, snap.c.band, func.sum(acc.c.arr_cents))
-            .join(acc, acc.c.id == snap.c.account_id)
-            .where(snap.c.date.in_(sorted(latest.values())), func.coalesce(acc.c.stage, "") != "churned")
+            select(snap.c.date, snap.c.band, func.sum(mov.c.amount_cents))
+            .join(
+                mov,
+                (mov.c.account_id == snap.c.account_id)
+                & (mov.c.effective_date <= snap.c.date)
+                & mov.c.deleted_at.is_(None),
+            )
+            .where(snap.c.date.in_(sorted(latest.values())))
             .group_by(snap.c.date, snap.c.band)
         )
-        if segment:
-            query = query.where(func.lower(acc.c.segment) == segment.lower())
-        if csm:
-            query = query.where(acc.c.csm_slack_id == csm)
+        if segment or csm:
+            scope = select(acc.c.id)
+            if segment:
+                scope = scope.where(func.lower(acc.c.segment) == segment.lower())
+            if csm:
+                scope = scope.where(acc.c.csm_slack_id == csm)
+            query = query.where(snap.c.account_id.in_(scope))
         for day, band, cents in session.execute(query).all():
             sums[(day, band)] = int(cents or 0)
     weeks = []

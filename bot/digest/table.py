@@ -25,11 +25,11 @@ MAX_TEXT = 3000  # Slack's limit for a section's text
 def plain_name(name: str, width: int = NAME_WIDTH) -> str:
     """A name that cannot break the code block or the alignment: no backticks or
     control characters, cut to `width` with an ellipsis."""
-    clean = "".join(ch if ch.isprintable() and ch != "`" else " " for ch in name).strip() or "?"
+    clean = "".join(ch if ch.isprintable() else " " for ch in name).replace("`", "'").strip() or "?"
     return clean if len(clean) <= width else clean[: width - 1] + "…"
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     # Slack parses &, < and > even inside code blocks; escaped, they show as typed.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -72,7 +72,7 @@ def csm_table_text(rows: Sequence[Any], names: Mapping[str, str], *, more_hint: 
     limit = len(rows)
     while True:
         lines = csm_table_lines(rows, names, limit=limit)
-        body = "```\n" + _escape("\n".join(lines)) + "\n```"
+        body = "```\n" + escape("\n".join(lines)) + "\n```"
         if limit < len(rows):
             body += f"\n{more_hint}"
         if len(body) <= MAX_TEXT or limit == 0:
