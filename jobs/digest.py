@@ -10,13 +10,14 @@ posted late."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.clock import Clock
-from bot.delivery.subscriptions import subscription_job_specs
+from bot.delivery.subscriptions import schedule_of, subscription_job_specs
 from bot.digest import Queued, queue_digest, week_period
 from bot.schedules import JobSpec
 from bot.settings import Settings
@@ -30,7 +31,11 @@ def scheduled_digest(
     sub = session.get(Subscription, subscription_id)
     if sub is None or sub.kind != "digest":
         return None  # unsubscribed since the job list was read
-    period = week_period(sub.tz, now=clock.now())
+    now = clock.now()
+    _, due = schedule_of(sub).period(now)
+    if sub.created_at is not None and _aware(sub.created_at) > due:
+        return None  # subscribed after this week's posting time: the first digest is next week's
+    period = week_period(sub.tz, now=now)
     return queue_digest(
         session,
         clock,
@@ -45,3 +50,7 @@ def scheduled_digest(
 def job_specs(settings: Settings, engine: Engine) -> list[JobSpec]:
     """The scheduler's entry (jobs.registry.JOB_MODULES): one job per digest subscription."""
     return subscription_job_specs(engine, "digest", partial(scheduled_digest, settings=settings))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
