@@ -82,8 +82,8 @@ def test_mistakes_get_one_line(engine: Engine, db_url: str) -> None:
     unsubscribed = run(["--send", "--channel", "CGENERAL", "--week", "2026-W48"], db_url)
     assert unsubscribed.exit_code == 1
     assert unsubscribed.output == (
-        "csbot digest: CGENERAL has no digest subscription: `/cs subscribe digest` in that channel sets one up, "
-        "then `csbot digest --send` can post it now.\n"
+        "csbot digest: CGENERAL has no digest subscription: "
+        "`/cs subscribe digest` in that channel sets one up, then `csbot digest --send` can post it now.\n"
     )
 
 
