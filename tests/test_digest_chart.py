@@ -32,7 +32,8 @@ def test_band_arr_of_the_last_eight_weeks_from_the_ledger(session: Session) -> N
     assert enterprise[-1].arr == {"green": D(120_000), "yellow": D(100_000), "red": D(70_000)}
     assert alt_text(weeks) == (
         "ARR by health band, weeks W41–W48: W41 no health scores; W42 no health scores; "
-        "W43 no health scores; W44 no health scores; W45 no health scores; W46 no health scores; W47 no health scores; "
+        "W43 no health scores; W44 no health scores; W45 no health scores; W46 no health scores; "
+        "W47 no health scores; "
         "W48 green $135k, yellow $100k, red $70k"
     )
 
