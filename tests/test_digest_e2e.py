@@ -343,3 +343,7 @@ def test_a_subscription_made_after_this_weeks_time_starts_next_week(bot: Bot, cl
     texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and "text" in b]
     assert texts[0].startswith(":zzz: *A quiet week:*")
     assert "*Escalations:* no escalations this week." in texts
+    assert message["blocks"][-1]["elements"][0]["text"] == (
+        ":information_source: No chart this week: there are no health scores in the last 8 weeks yet."
+    )
+    assert thread(bot, message) == [] and bot.fake.files == {}

@@ -121,14 +121,14 @@ def render_png(weeks: list[WeekBands], title: str) -> bytes:
         bottom = [b + v for b, v in zip(bottom, values, strict=False)]
     for x, (total, w) in enumerate(zip(bottom, weeks, strict=False)):
         if w.day is not None:
-            ax.text(x, total, money(total * 100), ha="center", va="bottom", fontsize=10)
+            ax.text(x, total, money(total * 100), ha="center", va="bottom", fontsize=11)
     ax.set_title(title, fontsize=14, loc="left")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v * 100)))
     ax.tick_params(labelsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_ylim(0, max(bottom + [1.0]) * 1.18)
     ax.legend(fontsize=10, frameon=False, ncols=3, loc="upper left", bbox_to_anchor=(0, 1.0))
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.88, bottom=0.1)  # fixed: tight_layout draws twice
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()

@@ -57,7 +57,9 @@ def preview_digest(
             note = f"Preview of {channel}'s digest ({tz}); nothing was posted."
         digest = build_digest(session, settings, _period(tz, clock, week), segment=segment, csm=csm)
     if chart is not None:
-        if digest.png is None:
+        if digest.png is None and digest.chart_error is None:
+            note += "\nNo chart written: there are no health scores in the last 8 weeks yet."
+        elif digest.png is None:
             note += f"\nNo chart written: it could not be drawn ({digest.chart_error})."
         else:
             try:

@@ -131,14 +131,19 @@ def build_digest(
     week = iso_week(period.start)
     png: bytes | None = None
     alt, error = "", None
+    scored = True
     try:
         weeks = band_history(session, last_monday=period.start, segment=segment, csm=csm)
-        alt = alt_text(weeks)
-        png = render_png(weeks, f"ARR by health band, {weeks[0].label}–{weeks[-1].label}")
+        scored = any(w.day is not None for w in weeks)
+        if scored:
+            alt = alt_text(weeks)
+            png = render_png(weeks, f"ARR by health band, {weeks[0].label}–{weeks[-1].label}")
     except Exception as exc:  # the digest goes out without its chart, saying so
         log.exception("digest %s: the chart could not be drawn", week)
         error = f"{type(exc).__name__}: {exc}"[:200]
-    if png is None:
+    if not scored:
+        note = ":information_source: No chart this week: there are no health scores in the last 8 weeks yet."
+    elif png is None:
         note = f":warning: The chart is missing this week: it could not be drawn ({error}). "
         note += "Every figure is above."
     else:
