@@ -347,3 +347,21 @@ def test_a_subscription_made_after_this_weeks_time_starts_next_week(bot: Bot, cl
         ":information_source: No chart this week: there are no health scores in the last 8 weeks yet."
     )
     assert thread(bot, message) == [] and bot.fake.files == {}
+
+
+def test_a_changed_or_removed_subscription_changes_the_job_without_a_restart(bot: Bot) -> None:
+    subscribe_digest(bot, created=datetime(2026, 11, 1, tzinfo=UTC))
+    [spec] = job_specs(bot.deps.settings, bot.engine)
+    assert (spec.name, spec.schedule.describe) == (
+        f"digest:{CHANNEL}",
+        "weekly on Mon at 09:00 Europe/Berlin",
+    )
+    with session_scope(bot.engine) as s:
+        sub = s.exec(select(Subscription)).one()
+        sub.day, sub.time_of_day, sub.tz = 4, "16:30", "America/New_York"
+        s.add(sub)
+    [spec] = job_specs(bot.deps.settings, bot.engine)
+    assert spec.schedule.describe == "weekly on Fri at 16:30 America/New_York"
+    with session_scope(bot.engine) as s:
+        s.delete(s.exec(select(Subscription)).one())
+    assert job_specs(bot.deps.settings, bot.engine) == []
