@@ -96,10 +96,11 @@ def apply(session: Session, moves: Sequence[Move], *, now: datetime) -> list[Mov
     stages: dict[int, str | None] = {}
     running = {i: arr for i, (arr, _) in state.items()}
     for move in moves:
-        stage = stages.get(move.account_id, state[move.account_id][1])
         running[move.account_id] += move.amount_cents
-        if running[move.account_id] < 0:
-            raise LedgerError("ARR cannot go below $0: the contraction is larger than the account's ARR")
+    if any(total < 0 for total in running.values()):
+        raise LedgerError("ARR cannot go below $0: the contraction is larger than the account's ARR")
+    for move in moves:
+        stage = stages.get(move.account_id, state[move.account_id][1])
         rows.append(
             {
                 "account_id": move.account_id,
