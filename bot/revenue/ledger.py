@@ -130,7 +130,8 @@ def apply(session: Session, moves: Sequence[Move], *, now: datetime) -> list[Mov
 
 def undo(session: Session, ref: str, *, now: datetime) -> set[int]:
     """Remove the live movements `ref` wrote; each account gets back the ARR (the
-    ledger sum without them) and the stage it had before the first of them."""
+    ledger sum without them) and the stage it had before the first of them.
+    Raises LedgerError, changing nothing, when that would leave ARR below zero."""
     found = session.execute(
         select(ArrMovement.id, ArrMovement.account_id, ArrMovement.stage_before, ArrMovement.amount_cents)
         .where(ArrMovement.ref == ref, ArrMovement.deleted_at.is_(None))
@@ -138,7 +139,14 @@ def undo(session: Session, ref: str, *, now: datetime) -> set[int]:
     ).all()
     if not found:
         return set()
-    current(session, (r.account_id for r in found))  # lock the accounts
+    state = current(session, (r.account_id for r in found))  # lock the accounts
+    after = dict.fromkeys(state, 0)
+    for row in found:
+        after[row.account_id] -= int(row.amount_cents)
+    if any(state[i][0] + d < 0 for i, d in after.items()):
+        raise LedgerError(
+            "undoing this would take the account's ARR below $0: ARR has gone down since; correct it instead"
+        )
     session.execute(
         update(ArrMovement).where(ArrMovement.id.in_([r.id for r in found])).values(deleted_at=now)
     )
