@@ -11,7 +11,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("escalations", "/cs escalations [mine|all]", "open escalations"),
     ("account", "/cs account <account>", "account card: health, ARR, renewal, last touches, escalations"),
     ("risk", "/cs risk [mine|team]", "at-risk accounts now, with reasons"),
-    ("metrics", "/cs metrics [week|month|quarter]", "the digest figures on demand"),
+    ("metrics", "/cs metrics [week|month|quarter] [segment|@csm]", "the director's figures on demand"),
     ("nps", "/cs nps <account> <0-10> [comment]", "record an NPS response"),
     (
         "renewal",
