@@ -209,8 +209,7 @@ def test_upsell_by_a_director_with_a_note_and_an_account_name_holding_a_number(b
         )
     reply = answer(bot, "upsell Route 66 $24k 20 more seats", user="UDIR1")
     assert (
-        reply["text"]
-        == ":white_check_mark: Recorded an up-sell of *$24,000* for *Route 66*: 20 more seats."
+        reply["text"] == ":white_check_mark: Recorded an up-sell of *$24,000* for *Route 66*: 20 more seats."
         " ARR now *$104,000*."
     )
     with session_scope(bot.engine) as s:

@@ -182,3 +182,25 @@ def test_a_csm_sees_their_own_book_and_is_refused_anothers(bot: Bot) -> None:
     # a director may ask for one CSM's book
     theirs = bot.send.command("metrics quarter <@UCSM1|casey>", user_id="UDIR1").json()
     assert _fields(theirs)["ARR"] == "$150,000  ="
+
+
+def test_csbot_metrics_prints_a_table_and_refuses_a_bad_date(bot: Bot) -> None:
+    _seed(bot)
+    url = bot.engine.url.render_as_string(hide_password=False)
+    env = {"DATABASE_URL": url, "CSBOT_TZ": "America/New_York", "CSBOT_TEAM_COST": "46000"}
+    out = CliRunner().invoke(main, ["metrics", "quarter", "--as-of", AS_OF, "--segment", "none"], env=env)
+    assert out.exit_code == 0
+    assert (
+        out.output.splitlines()[0] == "2026 Q4 · 2026-10-01 to 2026-11-20 (America/New_York) · segment none"
+    )
+    table = (
+        CliRunner().invoke(main, ["metrics", "quarter", "--as-of", AS_OF, "--csm", "UCSM1"], env=env).output
+    )
+    assert "ARR" in table and "$150,000" in table
+    assert "Cost / ARR" in table and "30.7 %" in table  # 46,000 / 150,000
+    assert "n/a — no NPS responses" not in table
+    assert "Renewals due without an outcome yet: Beta (2026-11-15)".lower() in table.lower()
+    assert "UCSM1" in table.splitlines()[-1]
+    bad = CliRunner().invoke(main, ["metrics", "--as-of", "20/11/2026"], env=env)
+    assert bad.exit_code == 2
+    assert "--as-of '20/11/2026' is not a date: use YYYY-MM-DD" in bad.output
