@@ -16,7 +16,7 @@ from bot.cli import main
 from bot.revenue import ledger
 from bot.slack.action_ids import ActionId
 from models.db import session_scope
-from models.tables import Account, Member, NpsResponse
+from models.tables import Account, Escalation, Member, NpsResponse
 from tests.harness import Bot
 
 AS_OF = "2026-11-20"  # the harness clock: Friday 20 Nov 2026, 10:00 in New York
@@ -204,3 +204,46 @@ def test_csbot_metrics_prints_a_table_and_refuses_a_bad_date(bot: Bot) -> None:
     bad = CliRunner().invoke(main, ["metrics", "--as-of", "20/11/2026"], env=env)
     assert bad.exit_code == 2
     assert "--as-of '20/11/2026' is not a date: use YYYY-MM-DD" in bad.output
+
+
+def test_a_churned_account_leaves_cs_risk_and_the_live_figures(bot: Bot) -> None:
+    _seed(bot)
+    with session_scope(bot.engine) as s:
+        beta = s.exec(select(Account).where(Account.name == "Beta")).one()
+        s.add(
+            NpsResponse(account_id=beta.id, responded_at=bot.clock.now(), score=0, created_at=bot.clock.now())
+        )
+        s.add(  # NPS 0 and an open sev2: red, at risk
+            Escalation(
+                account_id=beta.id,
+                severity="sev2",
+                summary="slow",
+                owner_slack_id="UCSM1",
+                opened_by="UCSM1",
+                opened_at=bot.clock.now(),
+            )
+        )
+    risk = bot.send.command("risk", user_id="UDIR1").json()
+    assert "*Beta*" in json.dumps(risk["blocks"])
+    bot.send.command("renewal Beta churned", user_id="UCSM1")
+    risk = bot.send.command("risk", user_id="UDIR1").json()
+    assert "*Beta*" not in json.dumps(risk["blocks"])
+    figures = _cli_json(bot)
+    # live now: Acme and Gamma; Beta's renewal no longer counts as ahead or past due
+    assert figures["coverage"]["value"] == 0.0
+    assert figures["arr_cents"]["value"] == 18_000_000
+    url = bot.engine.url.render_as_string(hide_password=False)
+    table = (
+        CliRunner()
+        .invoke(
+            main,
+            ["metrics", "quarter", "--as-of", AS_OF],
+            env={"DATABASE_URL": url, "CSBOT_TZ": "America/New_York"},
+        )
+        .output
+    )
+    assert "no outcome yet" not in table
+    assert [line.split()[:2] for line in table.splitlines()[-2:]] == [
+        ["UCSM1", "1"],
+        ["UCSM2", "1"],
+    ]  # one live account each, biggest book first
