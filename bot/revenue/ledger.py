@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from models.tables import MOVEMENT_KINDS, MOVEMENT_SOURCES, Account, ArrMovement
@@ -96,10 +96,11 @@ def apply(session: Session, moves: Sequence[Move], *, now: datetime) -> list[Mov
     stages: dict[int, str | None] = {}
     running = {i: arr for i, (arr, _) in state.items()}
     for move in moves:
-        stage = stages.get(move.account_id, state[move.account_id][1])
         running[move.account_id] += move.amount_cents
-        if running[move.account_id] < 0:
-            raise LedgerError("ARR cannot go below $0: the contraction is larger than the account's ARR")
+    if any(total < 0 for total in running.values()):
+        raise LedgerError("ARR cannot go below $0: the contraction is larger than the account's ARR")
+    for move in moves:
+        stage = stages.get(move.account_id, state[move.account_id][1])
         rows.append(
             {
                 "account_id": move.account_id,
@@ -123,34 +124,67 @@ def apply(session: Session, moves: Sequence[Move], *, now: datetime) -> list[Mov
             stages[move.account_id] = REACTIVATED_STAGE
     session.execute(insert(ArrMovement.__table__), rows)  # type: ignore[attr-defined]
     _set_stages(session, {i: s for i, s in stages.items() if s != state[i][1]}, now)
-    resync(session, state.keys(), now=now)
+    _add(session, {i: running[i] - state[i][0] for i in state}, now)
     return list(moves)
 
 
 def undo(session: Session, ref: str, *, now: datetime) -> set[int]:
     """Remove the live movements `ref` wrote; each account gets back the ARR (the
-    ledger sum without them) and the stage it had before the first of them."""
+    ledger sum without them) and the stage it had before the first of them.
+    Raises LedgerError, changing nothing, when that would leave ARR below zero."""
     found = session.execute(
-        select(ArrMovement.id, ArrMovement.account_id, ArrMovement.stage_before)
+        select(ArrMovement.id, ArrMovement.account_id, ArrMovement.stage_before, ArrMovement.amount_cents)
         .where(ArrMovement.ref == ref, ArrMovement.deleted_at.is_(None))
         .order_by(ArrMovement.id)
     ).all()
     if not found:
         return set()
-    current(session, (r.account_id for r in found))  # lock the accounts
+    state = current(session, (r.account_id for r in found))  # lock the accounts
+    after = dict.fromkeys(state, 0)
+    for row in found:
+        after[row.account_id] -= int(row.amount_cents)
+    if any(state[i][0] + d < 0 for i, d in after.items()):
+        raise LedgerError(
+            "undoing this would take the account's ARR below $0: ARR has gone down since; correct it instead"
+        )
     session.execute(
         update(ArrMovement).where(ArrMovement.id.in_([r.id for r in found])).values(deleted_at=now)
     )
     before: dict[int, str | None] = {}
+    deltas: dict[int, int] = {}
     for row in found:
         before.setdefault(row.account_id, row.stage_before)
+        deltas[row.account_id] = deltas.get(row.account_id, 0) - int(row.amount_cents)
     _set_stages(session, before, now)
-    resync(session, before.keys(), now=now)
+    _add(session, deltas, now)
     return set(before)
 
 
+def _add(session: Session, deltas: dict[int, int], now: datetime) -> None:
+    """arr_cents += the change, for every account at once (one executemany): with
+    the movements written in the same transaction, ARR stays the ledger sum."""
+    rows = [{"aid": i, "delta": d} for i, d in sorted(deltas.items()) if d]
+    if rows:
+        table = Account.__table__  # type: ignore[attr-defined]
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("aid"))
+            .values(arr_cents=table.c.arr_cents + bindparam("delta"), updated_at=now),
+            rows,
+        )
+    _expire(session, deltas.keys())
+
+
+def _expire(session: Session, ids: Iterable[int]) -> None:
+    wanted = set(ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Account) and obj.id in wanted:
+            session.expire(obj, ["arr_cents", "stage", "updated_at"])
+
+
 def resync(session: Session, account_ids: Iterable[int], *, now: datetime) -> None:
-    """Account.arr_cents := the sum of its live movements, in one statement."""
+    """Account.arr_cents := the sum of its live movements, in one statement (repairs;
+    `apply` and `undo` keep it so incrementally)."""
     ids = sorted(set(account_ids))
     if not ids:
         return
@@ -163,9 +197,7 @@ def resync(session: Session, account_ids: Iterable[int], *, now: datetime) -> No
         update(Account).where(Account.id.in_(ids)).values(arr_cents=total, updated_at=now),
         execution_options={"synchronize_session": False},
     )
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Account) and obj.id in ids:
-            session.expire(obj, ["arr_cents", "stage", "updated_at"])
+    _expire(session, ids)
 
 
 def _set_stages(session: Session, stages: dict[int, str | None], now: datetime) -> None:

@@ -116,9 +116,9 @@ def record_outcome(
 
 def undo_outcome(session: Session, event: RenewalEvent, *, now: datetime) -> None:
     """Remove the outcome's movements and put back ARR, renewal date, contract start and stage."""
+    ledger.undo(session, f"renewalevent:{event.id}", now=now)
     event.deleted_at = now
     session.add(event)
-    ledger.undo(session, f"renewalevent:{event.id}", now=now)
     account = session.get(Account, event.account_id)
     if account is None:
         return
@@ -179,6 +179,6 @@ def record_upsell(
 
 
 def undo_upsell(session: Session, row: Expansion, *, now: datetime) -> None:
+    ledger.undo(session, f"expansion:{row.id}", now=now)
     row.deleted_at = now
     session.add(row)
-    ledger.undo(session, f"expansion:{row.id}", now=now)
