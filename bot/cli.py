@@ -360,9 +360,6 @@ def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
     service.run_forever()
 
 
-# --- the weekly digest (PRODUCT.md §6.2) -------------------------------------------------
-
-
 @main.command("digest")
 @click.option("--preview", is_flag=True, help="Print the digest as text; nothing is posted.")
 @click.option("--send", is_flag=True, help="Queue the digest for --channel now (once per week and channel).")
@@ -371,33 +368,19 @@ def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Write the chart PNG here.")
 @friendly_errors
 def digest_cmd(preview: bool, send: bool, channel: str | None, week: str | None, chart: Path | None) -> None:
-    """Preview the weekly digest, or queue it for a channel now."""
+    """Preview the weekly digest (PRODUCT.md §6.2), or queue it for a channel now."""
     from bot.clock import SystemClock
-    from bot.digest.commands import preview_digest, send_digest
-    from bot.errors import CsbotError
+    from bot.digest.commands import digest_command
 
-    if preview == send:
-        click.echo(
-            "csbot digest: say --preview or --send (e.g. `csbot digest --preview --week 2026-W48`).",
-            err=True,
-        )
-        sys.exit(2)
-    if send and not channel:
-        click.echo("csbot digest --send needs --channel C (a channel with a digest subscription).", err=True)
-        sys.exit(2)
-    settings = settings_or_exit(require_slack=False)
-    engine = _engine_at_head(settings)
-    try:
-        if preview:
-            text = preview_digest(engine, settings, SystemClock(), channel=channel, week=week, chart=chart)
-            click.echo(text)
-        else:
-            line, _ = send_digest(engine, settings, SystemClock(), channel=channel or "", week=week)
-            click.echo(line)
-    except CsbotError as exc:
-        click.echo(f"csbot digest: {exc.message}", err=True)
-        sys.exit(1)
-
+    code, text = digest_command(
+        _engine_at_head,
+        lambda: settings_or_exit(require_slack=False),
+        SystemClock(),
+        preview=preview, send=send, channel=channel, week=week, chart=chart,
+    )  # fmt: skip
+    click.echo(text, err=code != 0)
+    if code:
+        sys.exit(code)
 
 if __name__ == "__main__":
     main()

@@ -5,19 +5,23 @@ rate-limiting, a crash after Slack answered, two schedulers, the bot down."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 from sqlmodel import select
 
 from bot.app import build_client
+from bot.cli import main
 from bot.digest import chart_filename, digest_key
 from bot.digest.blocks import figure_blocks
-from bot.metrics import compute_metrics
+from bot.digest.format import FIGURES, figure_line
+from bot.metrics import Figure, compute_metrics
 from bot.playground.fake_slack.blockkit import _block_errors
 from bot.revenue import ledger
 from jobs.digest import job_specs
@@ -112,10 +116,25 @@ def test_monday_0900_berlin_in_winter_posts_at_0800_utc_the_figures_of_the_week(
     for block in blocks:
         Block.parse(block).validate_json()
     assert _block_errors(blocks, max_blocks=50) == []
-    # the figures are the metrics of that week (Monday–Sunday in Berlin) and scope
+    # the figures are the metrics of that week (Monday–Sunday in Berlin) and scope: what
+    # `csbot metrics week --as-of 2026-11-29 --json` prints in that time zone
+    out = CliRunner().invoke(
+        main,
+        ["metrics", "week", "--as-of", "2026-11-29", "--json"],
+        env={"DATABASE_URL": bot.deps.settings.database_url, "CSBOT_TZ": BERLIN},
+        catch_exceptions=False,
+    )
+    printed = json.loads(out.output)
+    assert printed["period"] == {"kind": "week", "start": "2026-11-23", "end": "2026-11-29", "tz": BERLIN}
+    shown = {f["text"] for b in blocks for f in b.get("fields", [])}
+    for name in FIGURES:
+        figure = Figure(**printed["figures"][name])
+        line = figure_line(name, figure)
+        if name == "nps":
+            line += f" ({printed['figures']['nps_responses']['value']:.0f} responses)"
+        assert f"*{FIGURES[name][0]}*\n{line}" in shown, name
     with session_scope(bot.engine) as s:
         expected = compute_metrics(s, kind="week", as_of=date(2026, 11, 29), tz=BERLIN)
-    assert expected.period.start == date(2026, 11, 23)
     assert [b for b in blocks if "fields" in b] == figure_blocks(expected)
     fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for b in blocks for f in b.get("fields", [])}
     # the hand-computed portfolio's figures (tests/test_metrics_portfolio.py): ARR $502k, 2 at risk, $130k

@@ -4,6 +4,7 @@ a digest subscription — once per channel and week, like the scheduled one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from sqlmodel import select
 
 from bot.clock import Clock
 from bot.digest.service import Queued, build_digest, digest_as_text, iso_week, queue_digest, week_period
-from bot.errors import BadInput, NotFound
+from bot.errors import BadInput, CsbotError, NotFound
 from bot.settings import Settings
 from models.db import session_scope
 from models.tables import Subscription
@@ -109,3 +110,31 @@ def send_digest(
         f"The {label} digest for {channel} was already queued on {when}; {done}. Nothing new was queued.",
         queued,
     )
+
+
+def digest_command(
+    engine: Callable[[Settings], Engine],
+    settings: Callable[[], Settings],
+    clock: Clock,
+    *,
+    preview: bool,
+    send: bool,
+    channel: str | None,
+    week: str | None,
+    chart: Path | None,
+) -> tuple[int, str]:
+    """`csbot digest`: (exit code, what to print); every mistake is one line."""
+    if preview == send:
+        return 2, "csbot digest: say --preview or --send (e.g. `csbot digest --preview --week 2026-W48`)."
+    if send and not channel:
+        return 2, "csbot digest --send needs --channel C (a channel with a digest subscription)."
+    the_settings = settings()
+    try:
+        if preview:
+            return 0, preview_digest(
+                engine(the_settings), the_settings, clock, channel=channel, week=week, chart=chart
+            )
+        line, _ = send_digest(engine(the_settings), the_settings, clock, channel=channel or "", week=week)
+        return 0, line
+    except CsbotError as exc:
+        return 1, f"csbot digest: {exc.message}"

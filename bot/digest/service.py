@@ -93,16 +93,12 @@ def week_period(tz: str, *, now: datetime, week: str | None = None) -> Any:
 
 
 def _compute(session: Session, settings: Settings, period: Any, segment: str | None, csm: str | None) -> Any:
-    from bot.metrics import compute_metrics
+    """The week's figures with the team's settings, exactly as `csbot metrics week --json`
+    and `/cs metrics` compute them (CSBOT_TEAM_COST, the scorecard's forecast rates)."""
+    from bot.metrics.flow import team_metrics
 
-    return compute_metrics(
-        session,
-        kind="week",
-        as_of=period.end,
-        tz=period.tz,
-        segment=segment,
-        csm=csm,
-        team_cost_cents=settings.team_cost_cents,
+    return team_metrics(
+        session, settings, kind="week", as_of=period.end, segment=segment, csm=csm, tz=period.tz
     )
 
 
