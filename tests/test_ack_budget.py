@@ -81,8 +81,8 @@ def test_socket_mode_answers_in_the_ack_when_fast_and_via_response_url_when_slow
     assert "/cs help [command]" in client.acks[0].payload["text"]
 
     gate = threading.Event()
-    bot.deps.subcommands["slow-test"] = lambda request, deps: (
-        gate.wait(timeout=30) and Reply(text="done late")
+    bot.deps.subcommands["slow-test"] = lambda request, deps: gate.wait(timeout=30) and Reply(
+        text="done late"
     )
     bot.deps.ack_budget_seconds = 0.05
     try:

@@ -279,3 +279,25 @@ def test_random_sequences_keep_arr_equal_to_the_ledger_and_never_negative(
         session.commit()
         session.expire_all()
         _consistent(session)
+
+
+def test_many_accounts_at_once_are_written_in_chunks(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger, "CHUNK", 2)  # SQLite caps a statement's parameters: 5 accounts in 3 chunks
+    accounts = [_account(session, f"A{i}", 0, stage="churned" if i % 2 else "mature") for i in range(5)]
+    moves = [
+        ledger.Move(a.id, "reactivation" if i % 2 else "new", 100 * (i + 1), date(2026, 1, 1), "import")
+        for i, a in enumerate(accounts)
+    ]  # type: ignore[arg-type]
+    ledger.apply(session, moves, now=NOW)
+    session.commit()
+    assert [_arr(session)[f"A{i}"] for i in range(5)] == [
+        (100, "mature"),
+        (200, "onboarding"),
+        (300, "mature"),
+        (400, "onboarding"),
+        (500, "mature"),
+    ]
+    ledger.resync(session, [a.id for a in accounts], now=NOW)  # type: ignore[misc]
+    _consistent(session)

@@ -247,3 +247,25 @@ def test_a_churned_account_leaves_cs_risk_and_the_live_figures(bot: Bot) -> None
         ["UCSM1", "1"],
         ["UCSM2", "1"],
     ]  # one live account each, biggest book first
+
+
+def test_a_typed_segment_and_imported_names_are_escaped(bot: Bot) -> None:
+    _seed(bot)
+    with session_scope(bot.engine) as s:
+        beta = s.exec(select(Account).where(Account.name == "Beta")).one()
+        beta.name, beta.segment = "<!channel> & co", "<!here>"
+        s.add(beta)
+    reply = bot.send.command("metrics quarter <!here>", user_id="UDIR1").json()
+    shown = json.dumps([b for b in reply["blocks"] if b["type"] != "actions"])  # not a button value
+    assert "segment &lt;!here&gt;" in shown
+    assert "&lt;!channel&gt; &amp; co (Nov 15)" in shown  # past due, no outcome
+    assert "<!" not in shown
+
+
+def test_bad_metrics_asks_get_one_line_and_the_right_form(bot: Bot) -> None:
+    _seed(bot)
+    long = bot.send.command("metrics week " + "x" * 120, user_id="UDIR1").json()
+    assert long["text"].startswith("No segment has a name that long (120 characters).")
+    assert "`/cs metrics [week|month|quarter] [segment|@csm]`" in long["text"]
+    two = bot.send.command("metrics week <@UCSM1> <@UCSM2>", user_id="UDIR1").json()
+    assert two["text"].startswith("Give a period, then a segment or one @CSM.")

@@ -28,6 +28,7 @@ from models.db import session_scope
 from models.tables import Account
 
 ANY_SCOPE = ("director", "exec", "admin")
+SEGMENT_MAX = 100  # the Share button carries the ask in its value (Slack: 2,000 characters)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ def parse_ask(args: str) -> Ask:
         if any(mention(t) for t in tokens) or tokens[0].lower() in KINDS:
             raise BadInput(f"Give a period, then a segment or one @CSM.\n{usage('metrics')}")
         segment = " ".join(tokens)
+        if len(segment) > SEGMENT_MAX:
+            too_long = f"No segment has a name that long ({len(segment)} characters)."
+            raise BadInput(f"{too_long}\n{usage('metrics')}")
     return Ask(kind, segment, csm)
 
 

@@ -7,6 +7,7 @@ characters a text, 50 blocks)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bot.metrics.format import figure_line
@@ -16,6 +17,19 @@ from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
 
 FIELDS_PER_SECTION = 10
+_MENTION = re.compile(r"(<@[UW][A-Z0-9]+>)")
+
+
+def mrkdwn_escape(text: str) -> str:
+    """Names and segments show as typed: Slack's three control characters escaped,
+    only the bot's own `<@U…>` mentions left live (never `<!channel>`)."""
+    parts = _MENTION.split(text)
+    return "".join(
+        part if i % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for i, part in enumerate(parts)
+    )
+
+
 CSM_ROWS = 25
 
 
@@ -45,7 +59,7 @@ def _csm_table(m: Metrics) -> str:
 
 def metrics_text(m: Metrics) -> str:
     """The fallback text (notifications, screen readers): every figure in words."""
-    parts = [f"Metrics for {m.period.label()} ({m.scope})"]
+    parts = [f"Metrics for {m.period.label()} ({mrkdwn_escape(m.scope)})"]
     for name in FIGURE_NAMES:
         label, shown, change = figure_line(name, m.figures[name])
         parts.append(f"{label}: {shown}" + (f" ({change})" if change else ""))
@@ -54,7 +68,7 @@ def metrics_text(m: Metrics) -> str:
 
 def metrics_blocks(m: Metrics, *, share: str | None) -> list[dict[str, Any]]:
     """The message; `share` is the Share button's value (None: a shared copy, no button)."""
-    scope = "everyone" if m.scope == "all" else m.scope
+    scope = "everyone" if m.scope == "all" else mrkdwn_escape(m.scope)
     span = f"{m.period.start:%b} {m.period.start.day} – {m.period.end:%b} {m.period.end.day}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Metrics · {m.period.label()}"[:150]}},
@@ -74,7 +88,9 @@ def metrics_blocks(m: Metrics, *, share: str | None) -> list[dict[str, Any]]:
             {"type": "section", "fields": [_field(n, m) for n in names[i : i + FIELDS_PER_SECTION]]}
         )
     if m.past_due:
-        due = ", ".join(f"{r.name} ({r.renewal_date:%b} {r.renewal_date.day})" for r in m.past_due[:10])
+        due = ", ".join(
+            f"{mrkdwn_escape(r.name)} ({r.renewal_date:%b} {r.renewal_date.day})" for r in m.past_due[:10]
+        )
         more = f" … and {len(m.past_due) - 10} more" if len(m.past_due) > 10 else ""
         blocks.append(
             {

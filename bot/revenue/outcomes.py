@@ -60,6 +60,8 @@ def record_outcome(
     arr = int(account.arr_cents or 0)
     due = account.renewal_date or today
     if outcome == "renewed":
+        if amount_cents == 0:
+            raise ledger.LedgerError("a renewal at $0 is a churn: record it as `churned`")
         after = arr if amount_cents is None else amount_cents
     elif outcome == "downgraded":
         if amount_cents is None or amount_cents <= 0:
