@@ -23,7 +23,8 @@ from bot.accounts.members import role_of
 from bot.clock import local_date
 from bot.home import blocks as b
 from bot.home import queries as q
-from bot.home.figures import figure_blocks
+from bot.home.figures import at_risk_by_csm, figure_blocks, week_metrics
+from bot.metrics import period_containing
 from bot.settings import Settings
 from models.db import session_scope
 from models.tables import Member
@@ -83,26 +84,20 @@ def book_blocks(book: Book, now: datetime, today: date) -> list[dict[str, Any]]:
     ]
 
 
-def quarter_of(day: date) -> tuple[date, date, str]:
-    first_month = 3 * ((day.month - 1) // 3) + 1
-    start = date(day.year, first_month, 1)
-    nxt = date(day.year + (first_month == 10), 1 if first_month == 10 else first_month + 3, 1)
-    return start, nxt - timedelta(days=1), f"{day.year} Q{(first_month - 1) // 3 + 1}"
-
-
 def team_blocks(session: Session, settings: Settings, now: datetime, today: date) -> list[dict[str, Any]]:
     """The director's view: the figures, at-risk ARR by CSM, escalations by severity
     and age, this quarter's renewals at risk."""
-    start, end, label = quarter_of(today)
-    renewals = q.renewals_at_risk(session, start, end, limit=b.LINES_PER_LIST)
+    quarter = period_containing("quarter", today, settings.tz)
+    renewals = q.renewals_at_risk(session, quarter.start, quarter.end, limit=b.LINES_PER_LIST)
+    metrics = week_metrics(session, settings, today)
     return [
-        *figure_blocks(session, settings, today),
+        *figure_blocks(metrics),
         b.divider(),
-        *b.csm_risk_blocks(q.at_risk_by_csm(session)),
+        *b.csm_risk_blocks(at_risk_by_csm(metrics)),
         b.divider(),
         *b.severity_blocks(q.escalations_by_severity(session, now), now),
         b.divider(),
-        *b.renewals_at_risk_blocks(renewals, today, label),
+        *b.renewals_at_risk_blocks(renewals, today, quarter.label()),
     ]
 
 

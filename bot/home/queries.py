@@ -48,8 +48,9 @@ def latest_health(scope: Select[Any] | None = None) -> Any:
 
 
 def flagged_expr() -> Any:
-    """At risk in the snapshot; a snapshot without the decision reads as red = at risk."""
-    return HealthSnapshot.band == "red"
+    """At risk in the snapshot (§4); a snapshot written before the decision was
+    recorded reads as red = at risk (the metrics module reads it the same way)."""
+    return func.coalesce(HealthSnapshot.at_risk, HealthSnapshot.band == "red")
 
 
 def risk_weight(score: int | None, arr_cents: int) -> int:
@@ -149,19 +150,6 @@ class CsmRisk:
     csm: str | None
     accounts: int
     arr_cents: int
-
-
-def at_risk_by_csm(session: Session) -> list[CsmRisk]:
-    """At-risk accounts and ARR per CSM over the live portfolio, most ARR first (one statement)."""
-    snap = latest_health()
-    stmt = (
-        select(Account.csm_slack_id, func.count(), func.coalesce(func.sum(Account.arr_cents), 0))
-        .join(snap, snap.c.account_id == Account.id)
-        .where(snap.c.flagged.is_(True), live())
-        .group_by(Account.csm_slack_id)
-    )
-    rows = [CsmRisk(csm, n, int(arr)) for csm, n, arr in session.execute(stmt)]
-    return sorted(rows, key=lambda r: (-r.arr_cents, r.csm or "~"))
 
 
 @dataclass(frozen=True)
