@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from models.tables import Account, Escalation, HealthSnapshot, Touchpoint
@@ -25,26 +25,17 @@ def live() -> Any:
     return or_(Account.stage.is_(None), Account.stage != "churned")
 
 
-def latest_health(scope: Select[Any] | None = None) -> Any:
-    """A subquery: each account's newest snapshot (account_id, score, band, reasons,
-    flagged). An account is at risk when its snapshot says so."""
-    newest = select(HealthSnapshot.account_id, func.max(HealthSnapshot.date).label("d")).group_by(
-        HealthSnapshot.account_id
+def with_latest_health() -> Any:
+    """The join condition of an account and its newest HealthSnapshot, looked up
+    per account through the (account_id, date) index: the cost follows the
+    accounts selected, not the number of snapshots kept."""
+    newest_day = (
+        select(func.max(HealthSnapshot.date))
+        .where(HealthSnapshot.account_id == Account.id)
+        .correlate(Account)
+        .scalar_subquery()
     )
-    if scope is not None:
-        newest = newest.where(HealthSnapshot.account_id.in_(scope))
-    n = newest.subquery()
-    return (
-        select(
-            HealthSnapshot.account_id,
-            HealthSnapshot.score,
-            HealthSnapshot.band,
-            HealthSnapshot.reasons,
-            flagged_expr().label("flagged"),
-        )
-        .join(n, and_(HealthSnapshot.account_id == n.c.account_id, HealthSnapshot.date == n.c.d))
-        .subquery()
-    )
+    return and_(HealthSnapshot.account_id == Account.id, HealthSnapshot.date == newest_day)
 
 
 def flagged_expr() -> Any:
@@ -75,14 +66,15 @@ class BookAccount:
 
 
 def book(session: Session, csm: str) -> list[BookAccount]:
-    """Every live account `csm` owns with its latest health and last touchpoint (one statement)."""
-    scope = select(Account.id).where(Account.csm_slack_id == csm)
-    snap = latest_health(scope)
-    touch = (
-        select(Touchpoint.account_id, func.max(Touchpoint.occurred_at).label("at"))
-        .where(Touchpoint.deleted_at.is_(None), Touchpoint.account_id.in_(scope))
-        .group_by(Touchpoint.account_id)
-        .subquery()
+    """Every live account `csm` owns with its latest health and last touchpoint
+    (one statement). The newest snapshot and touchpoint are looked up per account
+    through their indexes, so the cost follows the size of the book, not of the
+    portfolio (a grouped scan of every snapshot would not)."""
+    last_touch = (
+        select(func.max(Touchpoint.occurred_at))
+        .where(Touchpoint.account_id == Account.id, Touchpoint.deleted_at.is_(None))
+        .correlate(Account)
+        .scalar_subquery()
     )
     stmt = (
         select(
@@ -90,14 +82,13 @@ def book(session: Session, csm: str) -> list[BookAccount]:
             Account.name,
             Account.arr_cents,
             Account.renewal_date,
-            snap.c.score,
-            snap.c.band,
-            snap.c.flagged,
-            snap.c.reasons,
-            touch.c.at,
+            HealthSnapshot.score,
+            HealthSnapshot.band,
+            flagged_expr(),
+            HealthSnapshot.reasons,
+            last_touch,
         )
-        .outerjoin(snap, snap.c.account_id == Account.id)
-        .outerjoin(touch, touch.c.account_id == Account.id)
+        .outerjoin(HealthSnapshot, with_latest_health())
         .where(Account.csm_slack_id == csm, live())
         .order_by(Account.name)
     )
@@ -211,7 +202,6 @@ class RenewalsAtRisk:
 def renewals_at_risk(session: Session, start: date, end: date, *, limit: int) -> RenewalsAtRisk:
     """Live at-risk accounts renewing in [start, end], soonest first, with the
     count and ARR of all of them (one statement: window totals)."""
-    snap = latest_health()
     stmt = (
         select(
             Account.id,
@@ -219,14 +209,14 @@ def renewals_at_risk(session: Session, start: date, end: date, *, limit: int) ->
             Account.csm_slack_id,
             Account.renewal_date,
             Account.arr_cents,
-            snap.c.score,
-            snap.c.band,
+            HealthSnapshot.score,
+            HealthSnapshot.band,
             func.count().over().label("n"),
             func.sum(Account.arr_cents).over().label("arr"),
         )
-        .join(snap, snap.c.account_id == Account.id)
+        .join(HealthSnapshot, with_latest_health())
         .where(
-            snap.c.flagged.is_(True),
+            flagged_expr().is_(True),
             live(),
             Account.renewal_date >= start,
             Account.renewal_date <= end,
