@@ -428,3 +428,46 @@ def test_a_csm_with_400_accounts_and_60_open_escalations_gets_a_desk_within_100_
     assert "… and 392 more: `/cs risk`" in text
     assert "… and 50 more: `/cs escalations mine`" in text
     assert "*Renewals in the next 90 days*" in text and "… and 385 more" in text
+
+
+def test_a_desk_row_menu_opens_the_alert_forms_for_that_account(desks: Bot) -> None:
+    bot = desks
+    view = open_home(bot, "UCSM1")
+    row = next(b for b in view["blocks"] if b.get("block_id", "").startswith("home_risk_"))
+    account_id = row["block_id"].removeprefix("home_risk_")
+    option = {"text": {"type": "plain_text", "text": "Open escalation"}, "value": f"esc:{account_id}"}
+    click_home(bot, "UCSM1", ActionId.HOME_ACCOUNT_MENU, row["block_id"], selected_option=option)
+    assert bot.fake.wait_for(lambda: bot.fake.calls_to("views.open"))
+    form = bot.fake.calls_to("views.open")[-1].response["view"]
+    assert form["callback_id"] == "esc_open_modal"
+    assert form["blocks"][0]["text"]["text"] == "Escalation for *Acme Corp*"
+    owner = next(b for b in form["blocks"] if b.get("block_id") == "esc_owner")
+    assert owner["element"]["initial_user"] == "UCSM1"
+
+
+def test_the_desks_cost_the_same_statements_for_a_small_and_a_big_book(engine: Engine, clock: Any) -> None:
+    from sqlalchemy import event
+
+    from bot.home.flow import desk_view
+    from bot.settings import Settings
+
+    seed_desks(engine, clock)
+    settings = Settings(database_url=str(engine.url), tz="America/New_York", admins=("UADMIN",))
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def count(user: str) -> int:
+        statements.clear()
+        with session_scope(engine) as s:
+            desk_view(s, settings, clock.now(), user)
+        return len(statements)
+
+    small = {user: count(user) for user in ("UCSM1", "UDIR1", "UOUT1")}
+    with session_scope(engine) as s:  # ten times the book, with health, touches and escalations
+        for i in range(30):
+            a = _account(s, clock, f"More {i}", 1_000_000, "UCSM1", date(2026, 12, 10))
+            _health(s, a, 30, "red", ["r"])
+            _touch(s, a, clock.now() - timedelta(days=i))
+            s.add(Escalation(account_id=a.id, severity="sev3", summary="s", owner_slack_id="UCSM1",
+                             opened_by="UCSM2", opened_at=clock.now(), policy={}))  # fmt: skip
+    assert {user: count(user) for user in ("UCSM1", "UDIR1", "UOUT1")} == small

@@ -26,7 +26,7 @@ from bot.home import queries as q
 from bot.home.figures import at_risk_by_csm, figure_blocks, week_metrics
 from bot.metrics import period_containing
 from bot.settings import Settings
-from models.db import session_scope
+from models.db import read_scope
 from models.tables import Member
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def publish_home(
     hashes: HomeHashes = deps.home_hashes
     known = seen_hash or hashes.get(user_id)
     for attempt in (1, 2):
-        with session_scope(deps.engine) as session:
+        with read_scope(deps.engine) as session:  # never holds up a writer
             view = desk_view(session, deps.settings, deps.clock.now(), user_id, notice=notice)
         args: dict[str, Any] = {"user_id": user_id, "view": view}
         if known and attempt == 1:
@@ -194,4 +194,7 @@ def refresh_home_later(deps: Deps, user_id: str, *, notice: str | None = None) -
         except Exception:  # a desk that could not be rebuilt is rebuilt when next opened
             log.warning("could not refresh the home of %s", user_id, exc_info=True)
 
-    deps.executor.submit(work)
+    try:
+        deps.executor.submit(work)
+    except RuntimeError:  # shutting down: the desk is rebuilt when next opened
+        log.info("not refreshing the home of %s: shutting down", user_id)

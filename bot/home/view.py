@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.home.flow import desk_view
-from models.db import session_scope
+from models.db import read_scope
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -13,5 +13,5 @@ if TYPE_CHECKING:
 
 def home_view(user_id: str, deps: Deps) -> dict[str, Any]:
     """`user_id`'s desk (unpublished): what the Home tab would show them now."""
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         return desk_view(session, deps.settings, deps.clock.now(), user_id)
