@@ -32,6 +32,7 @@ def register(app: App, deps: Deps) -> None:
     register_home_actions(app, deps)
     register_log(app, deps)
     register_health_actions(app, deps)
+    register_metrics(app, deps)
 
 
 # =============================================================================
@@ -290,3 +291,30 @@ def register_home_actions(app: App, deps: Deps) -> None:
 
     for action_id in (ActionId.HOME_LOG, ActionId.HOME_NEW_ESCALATION, ActionId.HOME_ACCOUNT_MENU):
         app.action(action_id)(opener)
+
+
+# =============================================================================
+# /cs metrics — the Share button (PRODUCT.md §6.1)
+# =============================================================================
+
+
+def register_metrics(app: App, deps: Deps) -> None:
+    from bot.metrics.command import shared_metrics
+
+    @app.action(ActionId.METRICS_SHARE)
+    def on_share_metrics(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """`/cs metrics` shared: the same figures go to the channel, with who shared them."""
+        ack()
+        user_id = body["user"]["id"]
+        try:
+            answer = shared_metrics(deps, user_id, body["actions"][0].get("value", ""))
+        except CsbotError as exc:
+            respond(text=exc.message, response_type="ephemeral", replace_original=False)
+            return
+        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Shared by <@{user_id}>"}]}
+        respond(
+            text=answer.text,
+            blocks=[*(answer.blocks or []), context],
+            response_type="in_channel",
+            replace_original=False,
+        )

@@ -144,8 +144,9 @@ def test_one_log_line_per_request_without_tokens(bot: Bot, caplog) -> None:  # t
     assert "xoxb" not in lines[0] and "legacy-verification-token" not in lines[0]
 
 
-def test_metrics_says_it_is_not_available_yet(bot: Bot) -> None:
-    answer = bot.send.command("metrics week").json()
+def test_metrics_from_someone_outside_the_team_is_refused_naming_the_roles(bot: Bot) -> None:
+    answer = bot.send.command("metrics week", user_id="UOUT1").json()
     assert answer["response_type"] == "ephemeral"
-    assert answer["text"].startswith("`/cs metrics` is not available yet")
-    assert "`/cs risk`" in answer["text"]
+    assert answer["text"].startswith(
+        "Only a *director*, an *exec* or an *admin* can see the team's metrics; you are not in the team list"
+    )

@@ -209,8 +209,7 @@ def test_upsell_by_a_director_with_a_note_and_an_account_name_holding_a_number(b
         )
     reply = answer(bot, "upsell Route 66 $24k 20 more seats", user="UDIR1")
     assert (
-        reply["text"]
-        == ":white_check_mark: Recorded an up-sell of *$24,000* for *Route 66*: 20 more seats."
+        reply["text"] == ":white_check_mark: Recorded an up-sell of *$24,000* for *Route 66*: 20 more seats."
         " ARR now *$104,000*."
     )
     with session_scope(bot.engine) as s:
@@ -237,6 +236,7 @@ def test_upsell_by_a_director_with_a_note_and_an_account_name_holding_a_number(b
         ("renewal Acme Corp extended 10k", "UCSM1", "Give the account and the outcome"),
         ("renewal Acme Corp downgraded", "UCSM1", "Say how much ARR went down by"),
         ("renewal Acme Corp downgraded $600k", "UCSM1", "The downgrade is the whole ARR or more"),
+        ("renewal Acme Corp renewed $0", "UCSM1", "A renewal at $0 is a churn: record it as `churned`"),
         ("renewal Acme Corp renewed lots", "UCSM1", "'lots' is not an amount"),
         ("upsell Acme Corp", "UCSM1", "Give the account and the amount"),
         ("upsell Acme Corp $0", "UCSM1", "An up-sell amount must be more than $0."),

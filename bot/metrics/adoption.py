@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlmodel import Session
 
 from bot.metrics.frame import AccountRow, scoped
@@ -24,18 +24,16 @@ DEPLOYED = 0.8
 
 def latest_usage(session: Session, end: date, scope: Select | None) -> dict[int, tuple[int, int]]:
     """account id -> (active_users, provisioned users) of its newest snapshot in (end − 35 days, end]."""
-    rank = func.row_number().over(partition_by=UsageSnapshot.account_id, order_by=UsageSnapshot.date.desc())
-    inner = scoped(
-        select(
-            UsageSnapshot.account_id,
-            UsageSnapshot.active_users,
-            UsageSnapshot.licensed_users,
-            rank.label("rn"),
-        ).where(UsageSnapshot.date > end - timedelta(days=FRESH_DAYS), UsageSnapshot.date <= end),
+    newest = scoped(
+        select(UsageSnapshot.account_id, func.max(UsageSnapshot.date).label("d"))
+        .where(UsageSnapshot.date > end - timedelta(days=FRESH_DAYS), UsageSnapshot.date <= end)
+        .group_by(UsageSnapshot.account_id),
         UsageSnapshot.account_id,
         scope,
     ).subquery()
-    stmt = select(inner.c.account_id, inner.c.active_users, inner.c.licensed_users).where(inner.c.rn == 1)
+    stmt = select(UsageSnapshot.account_id, UsageSnapshot.active_users, UsageSnapshot.licensed_users).join(
+        newest, and_(UsageSnapshot.account_id == newest.c.account_id, UsageSnapshot.date == newest.c.d)
+    )
     return {a: (int(act or 0), int(lic or 0)) for a, act, lic in session.execute(stmt)}
 
 

@@ -20,21 +20,27 @@ WINDOW_DAYS = 30
 
 @dataclass(frozen=True)
 class Touches:
-    in_period: dict[int, int]  # account id -> touchpoints in the period
+    in_period: dict[int, int]  # account id -> touchpoints in the period (the first period only)
     covered: set[int]  # accounts touched in the 30 days to the period's end
 
 
 def touches(session: Session, periods: Sequence[Period], tz: str, scope: Select | None) -> list[Touches]:
-    cols = []
-    los = []
+    """Coverage for every period; touchpoints per account for the first one only
+    (the per-CSM table shows the period asked for), so the scan starts as late as it can."""
+    first_lo, first_hi = periods[0].utc_bounds()
+    cols = [
+        func.sum(
+            case((and_(Touchpoint.occurred_at >= first_lo, Touchpoint.occurred_at < first_hi), 1), else_=0)
+        )
+    ]
+    los = [first_lo]
     for p in periods:
-        lo, hi = p.utc_bounds()
+        hi = p.utc_bounds()[1]
         recent = day_start_utc(p.end - timedelta(days=WINDOW_DAYS - 1), tz)
-        los += [lo, recent]
-        cols += [
-            func.sum(case((and_(Touchpoint.occurred_at >= lo, Touchpoint.occurred_at < hi), 1), else_=0)),
-            func.sum(case((and_(Touchpoint.occurred_at >= recent, Touchpoint.occurred_at < hi), 1), else_=0)),
-        ]
+        los.append(recent)
+        cols.append(
+            func.sum(case((and_(Touchpoint.occurred_at >= recent, Touchpoint.occurred_at < hi), 1), else_=0))
+        )
     hi_all = max(p.utc_bounds()[1] for p in periods)
     stmt = scoped(
         select(Touchpoint.account_id, *cols)
@@ -49,11 +55,10 @@ def touches(session: Session, periods: Sequence[Period], tz: str, scope: Select 
     )
     out = [Touches({}, set()) for _ in periods]
     for row in session.execute(stmt):
+        if row[1]:
+            out[0].in_period[row[0]] = int(row[1])
         for i, t in enumerate(out):
-            n, recent = int(row[1 + 2 * i] or 0), int(row[2 + 2 * i] or 0)
-            if n:
-                t.in_period[row[0]] = n
-            if recent:
+            if row[2 + i]:
                 t.covered.add(row[0])
     return out
 

@@ -82,11 +82,13 @@ class AccountRow:
 def portfolio(session: Session, days: Iterable[date], tz: str, scope: Select[Any] | None) -> list[AccountRow]:
     """Every account in scope, with its ARR and "has moved" on each of `days`."""
     days = sorted(set(days))
-    columns = []
-    for i, day in enumerate(days):
-        cond = on_or_before(day, tz)
-        columns.append(func.sum(case((cond, ArrMovement.amount_cents), else_=0)).label(f"a{i}"))
-        columns.append(func.sum(case((cond, 1), else_=0)).label(f"n{i}"))
+    columns = [
+        func.sum(case((on_or_before(day, tz), ArrMovement.amount_cents), else_=0)).label(f"a{i}")
+        for i, day in enumerate(days)
+    ]
+    # the first day with revenue (a day early for a timestamped movement read in another zone is harmless:
+    # it only decides whether a zero-ARR account is "still being set up" or "had revenue")
+    columns.append(func.min(ArrMovement.effective_date).label("first"))
     sums = (
         select(ArrMovement.account_id.label("account_id"), *columns)
         .where(ArrMovement.deleted_at.is_(None))
@@ -104,7 +106,7 @@ def portfolio(session: Session, days: Iterable[date], tz: str, scope: Select[Any
             Account.licensed_users,
             Account.created_at,
             *[sums.c[f"a{i}"] for i in range(len(days))],
-            *[sums.c[f"n{i}"] for i in range(len(days))],
+            sums.c.first,
         ).outerjoin(sums, sums.c.account_id == Account.id),
         Account.id,
         scope,
@@ -113,6 +115,9 @@ def portfolio(session: Session, days: Iterable[date], tz: str, scope: Select[Any
     n = len(days)
     for row in session.execute(stmt):
         arr = {d: int(row[8 + i] or 0) for i, d in enumerate(days)}
-        moved = {d: bool(row[8 + n + i]) for i, d in enumerate(days)}
+        first = row[8 + n]
+        if isinstance(first, str):  # SQLite hands back MIN() of a date as text
+            first = date.fromisoformat(first)
+        moved = {d: first is not None and first <= d for d in days}
         out.append(AccountRow(*row[:8], arr=arr, moved=moved, tz=tz))
     return out

@@ -6,8 +6,9 @@ movements`, `/cs upsell`, `/cs renewal`, and the Undo of any of them — calls
 sets Account.arr_cents to the sum of the account's live movements. Retention
 figures are computed from the movements, so ARR on any past day is known.
 
-A fixed number of statements per call, whatever the number of movements, so an
-import of 10,000 accounts is as cheap in round trips as one up-sell."""
+A handful of statements per call (one more per 5,000 accounts touched, as SQLite
+caps the parameters of a statement), so an import of 10,000 accounts costs about
+as many round trips as one up-sell."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ POSITIVE = ("new", "expansion", "reactivation")
 NEGATIVE = ("contraction", "churn")
 CHURNED = "churned"
 REACTIVATED_STAGE = "onboarding"  # money back into a churned account starts a new contract
+CHUNK = 5000
 
 
 class LedgerError(ValueError):
@@ -69,13 +71,20 @@ def _check(move: Move) -> None:
 
 def current(session: Session, account_ids: Iterable[int]) -> dict[int, tuple[int, str | None]]:
     """account id -> (arr_cents, stage), the rows locked for the change (PostgreSQL)."""
-    ids = sorted(set(account_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Account.id, Account.arr_cents, Account.stage).where(Account.id.in_(ids)).with_for_update()
-    )
-    return {i: (int(arr or 0), stage) for i, arr, stage in rows}
+    out: dict[int, tuple[int, str | None]] = {}
+    for chunk in _chunks(sorted(set(account_ids))):
+        rows = session.execute(
+            select(Account.id, Account.arr_cents, Account.stage)
+            .where(Account.id.in_(chunk))
+            .with_for_update()
+        )
+        out.update({i: (int(arr or 0), stage) for i, arr, stage in rows})
+    return out
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    """IN lists of at most CHUNK ids (SQLite caps the parameters of one statement)."""
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def apply(session: Session, moves: Sequence[Move], *, now: datetime) -> list[Move]:
@@ -96,10 +105,11 @@ def apply(session: Session, moves: Sequence[Move], *, now: datetime) -> list[Mov
     stages: dict[int, str | None] = {}
     running = {i: arr for i, (arr, _) in state.items()}
     for move in moves:
-        stage = stages.get(move.account_id, state[move.account_id][1])
         running[move.account_id] += move.amount_cents
-        if running[move.account_id] < 0:
-            raise LedgerError("ARR cannot go below $0: the contraction is larger than the account's ARR")
+    if any(total < 0 for total in running.values()):
+        raise LedgerError("ARR cannot go below $0: the contraction is larger than the account's ARR")
+    for move in moves:
+        stage = stages.get(move.account_id, state[move.account_id][1])
         rows.append(
             {
                 "account_id": move.account_id,
@@ -129,7 +139,8 @@ def apply(session: Session, moves: Sequence[Move], *, now: datetime) -> list[Mov
 
 def undo(session: Session, ref: str, *, now: datetime) -> set[int]:
     """Remove the live movements `ref` wrote; each account gets back the ARR (the
-    ledger sum without them) and the stage it had before the first of them."""
+    ledger sum without them) and the stage it had before the first of them.
+    Raises LedgerError, changing nothing, when that would leave ARR below zero."""
     found = session.execute(
         select(ArrMovement.id, ArrMovement.account_id, ArrMovement.stage_before, ArrMovement.amount_cents)
         .where(ArrMovement.ref == ref, ArrMovement.deleted_at.is_(None))
@@ -137,7 +148,14 @@ def undo(session: Session, ref: str, *, now: datetime) -> set[int]:
     ).all()
     if not found:
         return set()
-    current(session, (r.account_id for r in found))  # lock the accounts
+    state = current(session, (r.account_id for r in found))  # lock the accounts
+    after = dict.fromkeys(state, 0)
+    for row in found:
+        after[row.account_id] -= int(row.amount_cents)
+    if any(state[i][0] + d < 0 for i, d in after.items()):
+        raise LedgerError(
+            "undoing this would take the account's ARR below $0: ARR has gone down since; correct it instead"
+        )
     session.execute(
         update(ArrMovement).where(ArrMovement.id.in_([r.id for r in found])).values(deleted_at=now)
     )
@@ -177,17 +195,16 @@ def resync(session: Session, account_ids: Iterable[int], *, now: datetime) -> No
     """Account.arr_cents := the sum of its live movements, in one statement (repairs;
     `apply` and `undo` keep it so incrementally)."""
     ids = sorted(set(account_ids))
-    if not ids:
-        return
     total = (
         select(func.coalesce(func.sum(ArrMovement.amount_cents), 0))
         .where(ArrMovement.account_id == Account.id, ArrMovement.deleted_at.is_(None))
         .scalar_subquery()
     )
-    session.execute(
-        update(Account).where(Account.id.in_(ids)).values(arr_cents=total, updated_at=now),
-        execution_options={"synchronize_session": False},
-    )
+    for chunk in _chunks(ids):
+        session.execute(
+            update(Account).where(Account.id.in_(chunk)).values(arr_cents=total, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
     _expire(session, ids)
 
 
@@ -195,11 +212,12 @@ def _set_stages(session: Session, stages: dict[int, str | None], now: datetime) 
     by_stage: dict[str | None, list[int]] = {}
     for account_id, stage in stages.items():
         by_stage.setdefault(stage, []).append(account_id)
-    for stage, ids in by_stage.items():  # at most a few distinct stages: constant statements
-        session.execute(
-            update(Account).where(Account.id.in_(ids)).values(stage=stage, updated_at=now),
-            execution_options={"synchronize_session": False},
-        )
+    for stage, ids in by_stage.items():  # a few distinct stages: a few statements
+        for chunk in _chunks(sorted(ids)):
+            session.execute(
+                update(Account).where(Account.id.in_(chunk)).values(stage=stage, updated_at=now),
+                execution_options={"synchronize_session": False},
+            )
 
 
 def ledger_sums(session: Session) -> dict[int, int]:

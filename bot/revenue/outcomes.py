@@ -60,6 +60,8 @@ def record_outcome(
     arr = int(account.arr_cents or 0)
     due = account.renewal_date or today
     if outcome == "renewed":
+        if amount_cents == 0:
+            raise ledger.LedgerError("a renewal at $0 is a churn: record it as `churned`")
         after = arr if amount_cents is None else amount_cents
     elif outcome == "downgraded":
         if amount_cents is None or amount_cents <= 0:
@@ -116,9 +118,9 @@ def record_outcome(
 
 def undo_outcome(session: Session, event: RenewalEvent, *, now: datetime) -> None:
     """Remove the outcome's movements and put back ARR, renewal date, contract start and stage."""
+    ledger.undo(session, f"renewalevent:{event.id}", now=now)
     event.deleted_at = now
     session.add(event)
-    ledger.undo(session, f"renewalevent:{event.id}", now=now)
     account = session.get(Account, event.account_id)
     if account is None:
         return
@@ -179,6 +181,6 @@ def record_upsell(
 
 
 def undo_upsell(session: Session, row: Expansion, *, now: datetime) -> None:
+    ledger.undo(session, f"expansion:{row.id}", now=now)
     row.deleted_at = now
     session.add(row)
-    ledger.undo(session, f"expansion:{row.id}", now=now)

@@ -20,6 +20,7 @@ class ActionId(StrEnum):
     LOG_NOTE = "log_note"
     ACCOUNT_PICK = "account_pick"  # /cs account with several matches; suffixed _0.._4
     ACCOUNT_SHARE = "account_share"  # post the card to the channel
+    METRICS_SHARE = "metrics_share"  # post /cs metrics to the channel; value = the figures asked for
 
     # escalations (PRODUCT.md §5): buttons and the reassign select on the parent message
     ESC_ACK = "esc_ack"

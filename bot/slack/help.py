@@ -11,7 +11,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("escalations", "/cs escalations [mine|all]", "open escalations"),
     ("account", "/cs account <account>", "account card: health, ARR, renewal, last touches, escalations"),
     ("risk", "/cs risk [mine|team]", "at-risk accounts now, with reasons"),
-    ("metrics", "/cs metrics [week|month|quarter]", "the digest figures on demand"),
+    ("metrics", "/cs metrics [week|month|quarter] [segment|@csm]", "the director's figures on demand"),
     ("nps", "/cs nps <account> <0-10> [comment]", "record an NPS response"),
     (
         "renewal",
@@ -95,6 +95,11 @@ DETAILS.update(
         "upsell": "`/cs upsell <account> <amount> [#product] [note]` — record an expansion, e.g. "
         "`/cs upsell Acme $24k #premier 20 more seats` (`#premier`: Premier Support & Success). "
         "The account's CSM, a director or an admin.",
+        "metrics": "`/cs metrics [week|month|quarter] [segment|@csm]` — the director's figures for the "
+        "period to date (default: this week), each with its change against the period before: ARR, "
+        "gross and net revenue retention, renewal rate, up-sell, new ARR, NPS, adoption, coverage, "
+        "escalation times, at risk, renewals and their forecast. Share posts them to the channel. "
+        "Directors, execs and admins see any scope; a CSM sees their own book.",
         "risk": "`/cs risk [mine|team]` — the accounts at risk right now, worst first by ARR, with "
         "their reasons: red (score < 40), renewal within 90 days and not green, or a drop of 20+ points "
         "in 7 days. `mine`: accounts you are CSM of; `team`: yours and your reports'; none: a CSM "

@@ -83,7 +83,10 @@ def perform_undo(session: Session, clock: Clock, user_id: str, value: str) -> st
             f"Ask an admin to correct this {kind.label}."
         )
     if kind.reverse is not None:
-        kind.reverse(session, row, now)
+        try:
+            kind.reverse(session, row, now)
+        except ValueError as exc:  # the ledger refuses (ARR would go below $0)
+            raise BadInput(f"Not undone: {exc}.") from None
     else:
         row.deleted_at = now  # type: ignore[attr-defined]
         session.add(row)
