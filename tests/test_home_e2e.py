@@ -4,17 +4,20 @@ desk as the fake Slack holds it after `views.publish`, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from slack_sdk.models.views import View
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.cli import main
 from bot.clock import Clock
 from bot.home.figures import HEADLINE, change, shown
-from bot.metrics import compute_metrics
+from bot.metrics import Figure
 from bot.slack.action_ids import ActionId
 from models.db import session_scope
 from models.tables import Account, ArrMovement, Escalation, HealthSnapshot, Member, Touchpoint
@@ -346,12 +349,21 @@ def test_a_director_sees_the_week_figures_compute_metrics_gives_and_the_team_at_
     view = open_home(bot, "UDIR1")
     assert view["blocks"][0]["text"]["text"] == "Your team today"
 
-    with session_scope(bot.engine) as s:
-        metrics = compute_metrics(s, kind="week", as_of=date(2026, 11, 22), tz="America/New_York")
+    # what `csbot metrics week --json` prints for the same week
+    url = bot.engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(
+        main,
+        ["metrics", "week", "--as-of", "2026-11-22", "--json"],
+        env={"DATABASE_URL": url, "CSBOT_TZ": "America/New_York"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
     fields = next(b for b in view["blocks"] if b.get("block_id") == "home_figures")["fields"]
     assert [f["text"].split("\n")[0] for f in fields] == [f"*{label}*" for _, label, _ in HEADLINE]
     for f, (name, _, how) in zip(fields, HEADLINE, strict=True):
-        fig = metrics.figures[name]
+        item = printed["figures"][name]
+        fig = Figure(item["value"], item["previous"], item.get("why"))
         value = f["text"].split("\n")[1]
         if fig.value is None:
             assert value == f"n/a — {fig.why}"
@@ -360,7 +372,13 @@ def test_a_director_sees_the_week_figures_compute_metrics_gives_and_the_team_at_
     assert fields[0]["text"] == "*ARR*\n$250k  no change vs last week"
     # last week had no snapshot yet: nothing was known at risk then
     assert fields[5]["text"] == "*At-risk ARR*\n$170k  ▲ $170k vs last week"
-    assert metrics.period.label() in texts(view)
+    assert printed["period"] == {
+        "kind": "week",
+        "start": "2026-11-16",
+        "end": "2026-11-22",
+        "tz": "America/New_York",
+    }
+    assert "2026-W47 (Nov 16 – Nov 22), to date" in texts(view)
 
     assert section_with(view, "*At-risk ARR by CSM*").splitlines()[1:] == [
         "• <@UCSM1> — $120k in 1 account",

@@ -1,5 +1,6 @@
 """The director's headline figures on the Home tab (PRODUCT.md §2.1, §6.1),
-taken from the metrics module (`compute_metrics`, the week to date in the
+taken from the metrics module (`compute_metrics` with the team's settings,
+through `team_metrics`: the week to date in the
 team's time zone), never recomputed here: the desk, `/cs metrics` and the
 digest say the same numbers."""
 
@@ -12,7 +13,8 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.home.queries import CsmRisk
-from bot.metrics import Figure, Metrics, compute_metrics
+from bot.metrics import Figure, Metrics
+from bot.metrics.flow import team_metrics
 from bot.money import format_cents
 from bot.settings import Settings
 
@@ -28,10 +30,9 @@ HEADLINE = (
 
 
 def week_metrics(session: Session, settings: Settings, today: date) -> Metrics:
-    """The week to date, as `/cs metrics week` computes it for the whole team."""
-    return compute_metrics(
-        session, kind="week", as_of=today, tz=settings.tz, team_cost_cents=settings.team_cost_cents
-    )
+    """The week to date, as `/cs metrics week` and `csbot metrics week` compute it
+    for the whole team (the team's zone, CSBOT_TEAM_COST, the scorecard's rates)."""
+    return team_metrics(session, settings, kind="week", as_of=today)
 
 
 def shown(value: int | float, how: str) -> str:
