@@ -44,10 +44,10 @@ class Deps:
     # This app's `/cs` sub-commands by name, built from each feature's registration
     # when the app is built (handlers/commands.py): `fn(request, deps) -> Reply | None`.
     subcommands: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    # The Home tab (bot/home): the hash of each person's last published desk, and
-    # the hook that rebuilds a person's desk after their own write (set when the
-    # events listeners are registered): `fn(user_id, notice=None)`, never blocking.
-    home_hashes: Any = None
+    # The Home tab (bot/home): what it keeps between publishes (bot.home.flow.HomeState),
+    # and the hook that rebuilds a person's desk after their own write (both set when
+    # the events listeners are registered): `fn(user_id, notice=None)`, never blocking.
+    home: Any = None
     on_own_write: Callable[..., None] | None = None
 
     def __post_init__(self) -> None:

@@ -8,13 +8,14 @@ from typing import Any
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.home.flow import HomeHashes, publish_home, refresh_home_later
+from bot.home.figures import FigureCache
+from bot.home.flow import HomeState, publish_home, refresh_home_later
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
-    deps.home_hashes = HomeHashes()
+    deps.home = HomeState(FigureCache(deps.clock.now))
     deps.on_own_write = lambda user_id, notice=None: refresh_home_later(deps, user_id, notice=notice)
 
     @app.event("app_home_opened")

@@ -489,3 +489,26 @@ def test_the_desks_cost_the_same_statements_for_a_small_and_a_big_book(engine: E
             s.add(Escalation(account_id=a.id, severity="sev3", summary="s", owner_slack_id="UCSM1",
                              opened_by="UCSM2", opened_at=clock.now(), policy={}))  # fmt: skip
     assert {user: count(user) for user in ("UCSM1", "UDIR1", "UOUT1")} == small
+
+
+def _arr_field(view: dict[str, Any]) -> str:
+    fields = next(b for b in view["blocks"] if b.get("block_id") == "home_figures")["fields"]
+    return fields[0]["text"].split("\n")[1].split("  ")[0]
+
+
+def test_the_directors_figures_are_kept_a_few_minutes_and_dropped_on_a_write_from_slack(desks: Bot) -> None:
+    bot = desks
+    assert _arr_field(open_home(bot, "UDIR1")) == "$250k"
+    with session_scope(bot.engine) as s:  # a change from outside this process (another replica, an import)
+        _account(s, bot.clock, "Initech", 5_000_000, "UCSM2", None)
+    assert _arr_field(open_home(bot, "UDIR1")) == "$250k"  # opened again at once: the figures kept
+    bot.clock.advance(timedelta(minutes=6))
+    assert _arr_field(open_home(bot, "UDIR1")) == "$300k"  # kept at most five minutes
+
+    with session_scope(bot.engine) as s:
+        _account(s, bot.clock, "Hooli", 10_000_000, "UCSM2", None)
+    assert _arr_field(open_home(bot, "UDIR1")) == "$300k"
+    publishes = len(published(bot, "UCSM1"))
+    bot.send.command("log cyberdyne call today kickoff", user_id="UCSM1")  # anyone's write through Slack
+    wait_published(bot, "UCSM1", publishes + 1)
+    assert _arr_field(open_home(bot, "UDIR1")) == "$400k"

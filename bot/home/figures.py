@@ -6,8 +6,10 @@ digest say the same numbers."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -33,6 +35,39 @@ def week_metrics(session: Session, settings: Settings, today: date) -> Metrics:
     """The week to date, as `/cs metrics week` and `csbot metrics week` compute it
     for the whole team (the team's zone, CSBOT_TEAM_COST, the scorecard's rates)."""
     return team_metrics(session, settings, kind="week", as_of=today)
+
+
+FiguresSource = Callable[[Session, Settings, date], Metrics]
+
+
+class FigureCache:
+    """The week's figures, kept a few minutes per day: computing them reads the
+    whole portfolio (seconds at 10,000 accounts on SQLite) while a director may
+    open the Home tab many times an hour. Any write someone makes from Slack
+    through this process drops them (`clear`); a write elsewhere (another
+    replica, the nightly job) shows within `ttl`."""
+
+    def __init__(self, now: Callable[[], datetime], ttl: timedelta = timedelta(minutes=5)) -> None:
+        self._now = now
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[date, str], tuple[datetime, Metrics]] = {}
+
+    def __call__(self, session: Session, settings: Settings, today: date) -> Metrics:
+        key = (today, settings.tz)
+        now = self._now()
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and now - kept[0] < self._ttl:
+            return kept[1]
+        metrics = week_metrics(session, settings, today)
+        with self._lock:
+            self._kept = {key: (now, metrics)}
+        return metrics
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept = {}
 
 
 def shown(value: int | float, how: str) -> str:

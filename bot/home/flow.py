@@ -23,7 +23,7 @@ from bot.accounts.members import role_of
 from bot.clock import local_date
 from bot.home import blocks as b
 from bot.home import queries as q
-from bot.home.figures import at_risk_by_csm, figure_blocks, week_metrics
+from bot.home.figures import FigureCache, FiguresSource, at_risk_by_csm, figure_blocks, week_metrics
 from bot.metrics import period_containing
 from bot.settings import Settings
 from models.db import read_scope
@@ -84,12 +84,14 @@ def book_blocks(book: Book, now: datetime, today: date) -> list[dict[str, Any]]:
     ]
 
 
-def team_blocks(session: Session, settings: Settings, now: datetime, today: date) -> list[dict[str, Any]]:
+def team_blocks(
+    session: Session, settings: Settings, now: datetime, today: date, figures: FiguresSource = week_metrics
+) -> list[dict[str, Any]]:
     """The director's view: the figures, at-risk ARR by CSM, escalations by severity
     and age, this quarter's renewals at risk."""
     quarter = period_containing("quarter", today, settings.tz)
     renewals = q.renewals_at_risk(session, quarter.start, quarter.end, limit=b.LINES_PER_LIST)
-    metrics = week_metrics(session, settings, today)
+    metrics = figures(session, settings, today)
     return [
         *figure_blocks(metrics),
         b.divider(),
@@ -113,9 +115,16 @@ def admins_of(session: Session, settings: Settings) -> list[str]:
 
 
 def desk_view(
-    session: Session, settings: Settings, now: datetime, user_id: str, *, notice: str | None = None
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    user_id: str,
+    *,
+    notice: str | None = None,
+    figures: FiguresSource = week_metrics,
 ) -> dict[str, Any]:
-    """The Home tab for `user_id` as the database stands at `now`."""
+    """The Home tab for `user_id` as the database stands at `now` (the director's
+    figures from `figures`: computed, or kept a few minutes by a FigureCache)."""
     today = local_date(now, settings.tz)
     role = role_of(session, user_id, settings)
     top = [b.notice_block(notice)] if notice else []
@@ -126,7 +135,7 @@ def desk_view(
             b.header("Your team today"),
             b.desk_buttons(),
             *top,
-            *team_blocks(session, settings, now, today),
+            *team_blocks(session, settings, now, today, figures),
         ]
         book = load_book(session, user_id, now, today)
         if not book.empty:
@@ -140,11 +149,13 @@ def desk_view(
 # --- publishing ---------------------------------------------------------------------
 
 
-class HomeHashes:
-    """The hash of the Home view each person was last published (this process),
-    for the next publish to send."""
+class HomeState:
+    """What this process keeps between publishes: the hash of the Home view each
+    person was last published (for the next publish to send), and the director's
+    figures for a few minutes."""
 
-    def __init__(self) -> None:
+    def __init__(self, figures: FigureCache) -> None:
+        self.figures = figures
         self._lock = threading.Lock()
         self._by_user: dict[str, str] = {}
 
@@ -164,11 +175,13 @@ def publish_home(
     deps: Deps, user_id: str, *, seen_hash: str | None = None, notice: str | None = None
 ) -> dict[str, Any]:
     """Build and publish `user_id`'s desk; a stale hash is retried once, rebuilt, without it."""
-    hashes: HomeHashes = deps.home_hashes
-    known = seen_hash or hashes.get(user_id)
+    state: HomeState = deps.home
+    known = seen_hash or state.get(user_id)
     for attempt in (1, 2):
         with read_scope(deps.engine) as session:  # never holds up a writer
-            view = desk_view(session, deps.settings, deps.clock.now(), user_id, notice=notice)
+            view = desk_view(
+                session, deps.settings, deps.clock.now(), user_id, notice=notice, figures=state.figures
+            )
         args: dict[str, Any] = {"user_id": user_id, "view": view}
         if known and attempt == 1:
             args["hash"] = known
@@ -180,13 +193,17 @@ def publish_home(
                 continue
             raise
         published = response.get("view") or {}
-        hashes.put(user_id, published.get("hash"))
+        state.put(user_id, published.get("hash"))
         return published
     raise AssertionError("unreachable")
 
 
 def refresh_home_later(deps: Deps, user_id: str, *, notice: str | None = None) -> None:
-    """After the person's own write: rebuild their desk off the request thread."""
+    """After the person's own write: rebuild their desk off the request thread
+    (the figures are computed afresh: the write may have moved them)."""
+    state: HomeState | None = deps.home
+    if state is not None:
+        state.figures.clear()
 
     def work() -> None:
         try:
