@@ -312,3 +312,36 @@ def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- the demo and the playground (PRODUCT.md §7, §7.1) ---------------------------------
+
+
+@main.command("demo")
+@click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("csbot-demo.db"),
+    show_default=True, help="The demo's own SQLite file (re-created on every run; never DATABASE_URL).",
+)
+@friendly_errors
+def demo_cmd(db_path: Path) -> None:
+    """Load a sample portfolio into a database of its own and print what the alerts
+    and the digest would post. No Slack, no token."""
+    from bot.runner import run_demo
+
+    sys.exit(run_demo(db_path, click.echo))
+
+
+@main.command("playground")
+@click.option("--port", type=int, default=3000, show_default=True, help="Port of the page on 127.0.0.1.")
+@click.option("--fresh", is_flag=True, help="Start again from the sample portfolio (drops its data).")
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+    help="Where the playground keeps its own database (csbot-playground.db; never DATABASE_URL).",
+)
+@friendly_errors
+def playground_cmd(port: int, fresh: bool, data_dir: Path) -> None:
+    """The whole bot on this machine, with no Slack workspace: a local Slack page at
+    http://127.0.0.1:PORT/, a sample team and portfolio, and a clock you can move."""
+    from bot.runner import run_playground
+
+    sys.exit(run_playground(data_dir, port=port, fresh=fresh, echo=click.echo))
