@@ -13,7 +13,7 @@ apps on the same uvicorn + Starlette front door (bot.slack.web.build_asgi):
   inserts one row and replies.
 
 Signed slash-command requests go over HTTP at concurrency 1 and 8; it prints
-p50/p95/p99 in ms, requests/s, and csbot/baseline ratios. Targets (issue 4):
+p50/p95/p99 in ms, requests/s, and csbot/baseline ratios. Targets (PRODUCT.md §9):
 csbot within 2x of the baseline at p50 and requests/s, p99 < 25 ms at c=8.
 Slack itself is the fake Web API (only users.info is used, once per user).
 """

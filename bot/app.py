@@ -87,7 +87,7 @@ def build_app(
 
 def _error_handler(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
     """Anything a listener raised: the user gets a sentence, the log the details."""
-    from handlers.commands import error_reply
+    from handlers.cs_command import error_reply
 
     reply = error_reply(error)
     if respond is not None and body.get("response_url"):

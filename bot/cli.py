@@ -123,7 +123,7 @@ def import_accounts_cmd(file: Path) -> None:
 def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> None:
     """Every `csbot import`: run the importer on FILE in one transaction; print every
     rejected row (and exit 1, nothing written), or the ignored columns and the counts."""
-    from bot.accounts.importer import ImportRejected
+    from bot.accounts.csv_import import ImportRejected
     from models.db import session_scope
 
     try:
@@ -142,12 +142,12 @@ def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> N
     click.echo(f"Imported {file.name}: {result.summary()}.")
 
 
-# --- customer health (issue 7): csbot import usage|nps ------------------------------
+# --- customer health (PRODUCT.md §4): csbot import usage|nps ------------------------------
 
 
 def _import_health_file(file: Path, kind: str) -> None:
     """Same shape as `import accounts`: all or nothing, every bad row listed."""
-    from bot.accounts.importer import import_nps, import_usage
+    from bot.accounts.health_import import import_nps, import_usage
     from bot.clock import SystemClock
 
     settings = settings_or_exit(require_slack=False)
@@ -224,7 +224,7 @@ def _resolve_csm_emails(file: Path, settings: Settings) -> Callable[[str], str |
     return found.get
 
 
-# --- delivery and scheduling (issue 5) ------------------------------------------
+# --- delivery and scheduling (PRODUCT.md §6.3) ------------------------------------------
 
 
 @main.group("outbox", invoke_without_command=True)

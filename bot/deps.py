@@ -35,12 +35,15 @@ class Deps:
     on_outbox_written: Callable[[], None] | None = None
     # The escalation policy (defaults + CSBOT_ESCALATION_POLICY), validated at start-up.
     escalation_policy: EscalationPolicy | None = None
-    # People's Slack time zones, cached (issue 4); built from `client` when not given.
+    # People's Slack time zones, cached; built from `client` when not given.
     users: UserDirectory | None = None
     # Account card sections bound to this app (its clock, its scorecard), by name:
     # `fn(session, card, tz, today) -> blocks`. Set once per build_app; adding a
     # name again replaces it, so building several apps never shows a section twice.
     card_sections: dict[str, Callable[..., list[dict[str, Any]]]] = field(default_factory=dict)
+    # This app's `/cs` sub-commands by name, built from each feature's registration
+    # when the app is built (handlers/commands.py): `fn(request, deps) -> Reply | None`.
+    subcommands: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.users is None:

@@ -33,7 +33,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# Escalations (issue 6): the buttons and the reassign select on the parent message.
+# Escalations (PRODUCT.md §5): the buttons and the reassign select on the parent message.
 # A refused click gets an ephemeral sentence (to the clicker only) and changes nothing.
 # =============================================================================
 
@@ -55,6 +55,7 @@ def _tell(respond: Respond, text: str) -> None:
 def register_escalation_actions(app: App, deps: Deps) -> None:
     from bot.escalations import service as escalations
     from bot.escalations.blocks import note_modal
+    from bot.escalations.changes import check_may_resolve
     from bot.slack.action_ids import CallbackId
     from models.tables import Account, Escalation
 
@@ -104,7 +105,7 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
                 if esc is None:
                     raise NotFound(f"Escalation #{esc_id} does not exist.")
                 if resolve:
-                    escalations.check_may_resolve(session, deps.settings, esc, user_id)
+                    check_may_resolve(session, deps.settings, esc, user_id)
                 account = session.get(Account, esc.account_id)
                 name = account.name if account else "?"
         except CsbotError as exc:
@@ -126,7 +127,7 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# Customer health (issue 7): the buttons on at-risk alerts. Value = account id.
+# Customer health (PRODUCT.md §4): the buttons on at-risk alerts. Value = account id.
 # =============================================================================
 
 
@@ -153,8 +154,8 @@ def register_health_actions(app: App, deps: Deps) -> None:
             text = exc.message
         _answer(respond, text)
 
-    # Log touchpoint -> issue 4's log form, the account chosen; Open escalation ->
-    # a form whose submission runs issue 6's escalate flow (handlers/views.py).
+    # Log touchpoint -> the log form, the account chosen; Open escalation ->
+    # a form whose submission runs the escalate flow (handlers/views.py).
     # Both open after the ack, within the trigger's 3 s; a stale button is answered.
     def open_form(body: dict[str, Any], respond: Respond, opener: Any) -> None:
         user_id = body["user"]["id"]
@@ -184,7 +185,7 @@ def register_health_actions(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# issue 4: /cs log — the account picker buttons and the form's account search
+# /cs log — the account picker buttons and the form's account search
 # =============================================================================
 
 

@@ -12,11 +12,11 @@ from bot.slack.action_ids import CallbackId
 
 def register(app: App, deps: Deps) -> None:
     """Feature issues add their listeners here."""
-    register_log(app, deps)  # issue 4
+    register_log(app, deps)
 
 
 # =============================================================================
-# issue 4: "Log as touchpoint" message shortcut -> the log form, pre-filled
+# "Log as touchpoint" message shortcut -> the log form, pre-filled
 # =============================================================================
 
 

@@ -18,7 +18,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# Escalations (issue 6): the Resolve and Add note modals. A refusal or an empty
+# Escalations (PRODUCT.md §5): the Resolve and Add note modals. A refusal or an empty
 # note is shown on the modal's field (response_action=errors); nothing is written.
 # =============================================================================
 
@@ -63,7 +63,7 @@ def register_escalation_views(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# issue 4: the log form's submission
+# the log form's submission
 # =============================================================================
 
 
@@ -102,7 +102,7 @@ def register_log(app: App, deps: Deps) -> None:
 
 
 # =============================================================================
-# At-risk alert -> Open escalation (issue 7 x issue 6): the form's submission runs
+# At-risk alert -> Open escalation (PRODUCT.md §4 × §5): the form's submission runs
 # the escalate flow. Invalid input is shown on the form and nothing is written.
 # =============================================================================
 

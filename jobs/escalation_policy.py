@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.clock import Clock
-from bot.escalations.service import run_policy_step
+from bot.escalations.policy_step import run_policy_step
 from bot.schedules import JobSpec, every
 from bot.settings import Settings
 from models.db import session_scope

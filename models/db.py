@@ -51,7 +51,7 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 
 class _SqliteWriterQueue:
-    """One SQLite writer at a time per engine, queued in Python (issue 4).
+    """One SQLite writer at a time per engine, queued in Python (PRODUCT.md §2).
 
     Every transaction is BEGIN IMMEDIATE (see _sqlite_on_begin). When several
     threads of this process want the write lock at once, SQLite's busy handler

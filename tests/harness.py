@@ -116,7 +116,7 @@ def bot(settings: Settings, engine: Engine, clock: ManualClock, fake_slack: Fake
 
 
 # =============================================================================
-# Outbox worker (issue 5)
+# Outbox worker (PRODUCT.md §6.3)
 #
 # `outbox_worker`: the delivery worker running in the background for the `bot`
 # under test, woken by `bot.deps.wake_outbox()` like in `csbot run`, so an

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.slack.socket_mode import BudgetedSocketModeHandler
 from bot.touchpoints.undo import undo_button
-from handlers.commands import SUBCOMMANDS, Reply
+from handlers.cs_command import Reply
 from models.db import session_scope
 from models.tables import Touchpoint
 from tests.harness import Bot, seed_touchpoint
@@ -81,7 +81,9 @@ def test_socket_mode_answers_in_the_ack_when_fast_and_via_response_url_when_slow
     assert "/cs help [command]" in client.acks[0].payload["text"]
 
     gate = threading.Event()
-    SUBCOMMANDS["slow-test"] = lambda request, deps: gate.wait(timeout=30) and Reply(text="done late")
+    bot.deps.subcommands["slow-test"] = lambda request, deps: gate.wait(timeout=30) and Reply(
+        text="done late"
+    )
     bot.deps.ack_budget_seconds = 0.05
     try:
         handler.handle(client, _socket_command(bot, "slow-test", "env-slow"))  # type: ignore[arg-type]
@@ -92,5 +94,5 @@ def test_socket_mode_answers_in_the_ack_when_fast_and_via_response_url_when_slow
         assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
     finally:
         gate.set()
-        SUBCOMMANDS.pop("slow-test")
+        bot.deps.subcommands.pop("slow-test")
     assert bot.fake.responses[0].body == {"text": "done late", "response_type": "ephemeral"}

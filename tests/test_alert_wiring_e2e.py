@@ -1,7 +1,7 @@
 """The at-risk alert's buttons wired to the other features, end to end over
-signed HTTP on both databases: Log touchpoint opens issue 4's log form for the
-account, Open escalation opens a form whose submission runs issue 6's escalate
-flow, and `/cs account` shows issue 7's health."""
+signed HTTP on both databases: Log touchpoint opens the log form for the
+account, Open escalation opens a form whose submission runs the escalate
+flow, and `/cs account` shows the health section."""
 
 from __future__ import annotations
 

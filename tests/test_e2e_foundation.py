@@ -64,19 +64,19 @@ def test_redelivered_event_has_one_effect(bot: Bot) -> None:
 
 def test_redelivered_command_runs_once(bot: Bot) -> None:
     calls: list[str] = []
-    from handlers.commands import SUBCOMMANDS, Reply
+    from handlers.cs_command import Reply
 
     def counting(request, deps):  # type: ignore[no-untyped-def]
         calls.append(request.args)
         return Reply(text="counted")
 
-    SUBCOMMANDS["count-test"] = counting
+    bot.deps.subcommands["count-test"] = counting
     try:
         body = bot.send.command_body("count-test once", trigger_id="1.2.same")
         first = bot.send.post(body, "application/x-www-form-urlencoded")
         retry = bot.send.post(body, "application/x-www-form-urlencoded", retry_num=1)
     finally:
-        SUBCOMMANDS.pop("count-test")
+        bot.deps.subcommands.pop("count-test")
     assert first.json()["text"] == "counted"
     assert retry.status_code == 200 and retry.text == ""
     assert calls == ["once"]
@@ -92,7 +92,7 @@ def test_a_new_delivery_without_retry_header_is_not_swallowed(bot: Bot) -> None:
 def test_slow_work_is_acked_first_and_answered_through_response_url(bot: Bot) -> None:
     import threading
 
-    from handlers.commands import SUBCOMMANDS, Reply
+    from handlers.cs_command import Reply
 
     gate = threading.Event()
 
@@ -100,7 +100,7 @@ def test_slow_work_is_acked_first_and_answered_through_response_url(bot: Bot) ->
         gate.wait(timeout=30)  # stands in for a database that does not answer
         return Reply(text="done late")
 
-    SUBCOMMANDS["slow-test"] = slow
+    bot.deps.subcommands["slow-test"] = slow
     bot.deps.ack_budget_seconds = 0.05
     try:
         response = bot.send.command("slow-test")
@@ -110,22 +110,21 @@ def test_slow_work_is_acked_first_and_answered_through_response_url(bot: Bot) ->
         gate.set()
         assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
     finally:
-        SUBCOMMANDS.pop("slow-test")
+        bot.deps.subcommands.pop("slow-test")
     assert bot.fake.responses[0].body["text"] == "done late"
     assert bot.fake.responses[0].body["response_type"] == "ephemeral"
 
 
 def test_unexpected_error_gets_a_reference_not_a_traceback(bot: Bot, caplog) -> None:  # type: ignore[no-untyped-def]
-    from handlers.commands import SUBCOMMANDS
 
     def broken(request, deps):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    SUBCOMMANDS["broken-test"] = broken
+    bot.deps.subcommands["broken-test"] = broken
     try:
         answer = bot.send.command("broken-test").json()
     finally:
-        SUBCOMMANDS.pop("broken-test")
+        bot.deps.subcommands.pop("broken-test")
     assert answer["text"].startswith(":warning: Something went wrong on our side (reference `")
     assert "boom" not in answer["text"]
     ref = answer["text"].split("`")[1]

@@ -17,7 +17,9 @@ from bot.app import build_app
 from bot.clock import ManualClock
 from bot.errors import SettingsError
 from bot.escalations.policy import BusinessHours, default_policy, load_policy, next_due, parse_policy
-from bot.escalations.service import acknowledge, escalation_stats, open_escalation, resolve, run_policy_step
+from bot.escalations.policy_step import run_policy_step
+from bot.escalations.service import acknowledge, open_escalation, resolve
+from bot.escalations.stats import escalation_stats
 from bot.settings import Settings
 from jobs.escalation_policy import due_escalations, run_escalation_policy
 from models.db import session_scope

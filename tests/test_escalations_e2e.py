@@ -1,4 +1,4 @@
-"""Escalations end to end (issue 6, PRODUCT.md §5): `/cs escalate` over signed
+"""Escalations end to end (PRODUCT.md §5): `/cs escalate` over signed
 HTTP, every button of the parent message in Slack's block_actions format, the
 modals' view_submission, the policy job with the clock moved by hand — asserted
 on what the fake Slack recorded. Runs on SQLite and PostgreSQL."""
@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_app
-from bot.escalations.service import durations
+from bot.escalations.stats import durations
 from bot.slack.action_ids import ActionId
 from bot.slack.web import build_asgi
 from models.db import session_scope

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from bot.accounts.importer import ImportRejected, import_accounts
+from bot.accounts.csv_import import ImportRejected
+from bot.accounts.importer import import_accounts
 from bot.clock import ManualClock
 from models.tables import Account, AuditLog
 from tests.harness import START

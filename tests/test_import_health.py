@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from bot.accounts.importer import ImportRejected, import_nps, import_usage
+from bot.accounts.csv_import import ImportRejected
+from bot.accounts.health_import import import_nps, import_usage
 from bot.cli import main
 from bot.clock import ManualClock
 from models.db import make_engine

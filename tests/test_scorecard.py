@@ -9,15 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import SettingsError
-from bot.health.scorecard import (
-    DEFAULT_SCORECARD,
-    HealthInputs,
-    band_of,
-    load_scorecard,
-    parse_scorecard,
-    risk_reasons,
-    score_account,
-)
+from bot.health.scorecard import DEFAULT_SCORECARD, load_scorecard, parse_scorecard
+from bot.health.scoring import HealthInputs, band_of, risk_reasons, score_account
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 TODAY = NOW.date()

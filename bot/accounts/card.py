@@ -82,7 +82,7 @@ def load_account_card(session: Session, account_id: int, *, last: int = LAST_TOU
     )
 
 
-# Sections other features add to the card (issue 7: the health score), each
+# Sections other features add to the card (the health score, PRODUCT.md §4), each
 # `fn(session, card, tz, today) -> blocks`, shown right after the header, in
 # the order added. They run inside the card's read session: keep them to a query.
 CardSection = Callable[[Session, AccountCard, ZoneInfo, date], "list[dict[str, Any]]"]

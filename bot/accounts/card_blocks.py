@@ -2,7 +2,7 @@
 ARR, segment, CSM, renewal and days left, last touchpoints, open escalations.
 
 `extra_blocks` is the hook for sections other features add (the health score
-of issue 7 goes right after the header)."""
+(PRODUCT.md §4) goes right after the header)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from bot.delivery.outbox import NORMAL, enqueue
 from bot.errors import BadInput, NotAllowed
 from bot.schedules import JobSpec, Schedule, daily_at, weekly_at
 from bot.settings import Settings
-from bot.slack.help import DETAILS, usage
+from bot.slack.help import usage
 from bot.slack.mentions import mentioned_user
 from models.db import session_scope
 from models.tables import Account, Member, Subscription
@@ -39,16 +39,6 @@ SUBSCRIBERS = ("director", "admin")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DEFAULT_TIME = "09:00"
 DEFAULT_DIGEST_DAY = 0  # Monday
-
-DETAILS["subscribe"] = (
-    "`/cs subscribe <alerts|digest> [segment|@csm] [day] [HH:MM] [tz]` — route alerts or the weekly digest "
-    "to the channel you type it in (directors and admins; the bot must be in the channel).\n"
-    "• `alerts`: accounts that newly become at risk, one message a day at HH:MM (default 09:00)\n"
-    "• `digest`: the director's metrics, weekly on `day` (default Monday) at HH:MM\n"
-    "• filter by a segment (`enterprise`) or a CSM (`@casey`); the time zone defaults to the team's\n"
-    "Example: `/cs subscribe digest enterprise mon 09:00 Europe/Paris`. "
-    "`/cs subscriptions` shows what a channel gets; `/cs unsubscribe digest` stops it."
-)
 
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 

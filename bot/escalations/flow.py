@@ -1,4 +1,4 @@
-"""`/cs escalate` and `/cs escalations` (issue 6, PRODUCT.md §2) end to end, so the
+"""`/cs escalate` and `/cs escalations` (PRODUCT.md §2, §5) end to end, so the
 listener in handlers/commands.py only hands over the typed text and shows the answer:
 parse, choose the policy and the owner, write in one unit of work, wake the Outbox."""
 
@@ -9,8 +9,10 @@ import logging
 from bot.deps import Deps
 from bot.errors import BadInput
 from bot.escalations.blocks import ListedEscalation, escalation_list, opened_confirmation
+from bot.escalations.listing import open_escalations
+from bot.escalations.parse import default_owner, parse_escalate
 from bot.escalations.policy import EscalationPolicy, load_policy
-from bot.escalations.service import Opened, default_owner, open_escalation, open_escalations, parse_escalate
+from bot.escalations.service import Opened, open_escalation
 from bot.slack.answer import Answer
 from models.db import session_scope
 

@@ -1,5 +1,5 @@
 """The at-risk alert's Log touchpoint and Open escalation buttons: from a click
-to issue 4's log form, and to a form whose submission runs issue 6's escalate
+to the log form, and to a form whose submission runs the escalate
 flow. No slack_bolt here; handlers/actions.py and handlers/views.py stay thin."""
 
 from __future__ import annotations

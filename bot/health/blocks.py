@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.health.evaluation import AccountHealth
-from bot.health.scorecard import Reason
+from bot.health.scoring import Reason
 from bot.money import format_cents
 from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
@@ -138,7 +138,7 @@ def health_section_blocks(
     risks: list[Reason] | tuple[Reason, ...] = (),
 ) -> list[dict[str, Any]]:
     """The account card's health part: score, band, 30-day trend, reasons
-    (and the at-risk rules that fire, first). For the card of issue 4."""
+    (and the at-risk rules that fire, first). For the account card."""
     if score is None:
         head = "*Health:* not scored yet (no touchpoints, usage, NPS or escalations recorded)"
     else:

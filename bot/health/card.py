@@ -1,4 +1,4 @@
-"""The account card's health section (issue 7 on issue 4's card): today's score,
+"""The account card's health section (PRODUCT.md §4, on the account card): today's score,
 band, 30-day trend and reasons, computed live like `/cs risk`."""
 
 from __future__ import annotations

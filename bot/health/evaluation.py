@@ -13,15 +13,8 @@ from sqlalchemy import Select, or_, select
 from sqlmodel import Session
 
 from bot.clock import Clock, local_date
-from bot.health.scorecard import (
-    DEFAULT_SCORECARD,
-    Health,
-    HealthInputs,
-    Reason,
-    Scorecard,
-    risk_reasons,
-    score_account,
-)
+from bot.health.scorecard import DEFAULT_SCORECARD, Scorecard
+from bot.health.scoring import Health, HealthInputs, Reason, risk_reasons, score_account
 from models import health_queries as q
 from models.tables import Account, Member
 

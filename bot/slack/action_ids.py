@@ -10,7 +10,7 @@ class ActionId(StrEnum):
     """Buttons, selects and menus (block_actions / block_suggestion)."""
 
     UNDO = "undo"
-    # --- issue 4: /cs log and the account card ---
+    # --- /cs log and the account card ---
     LOG_PICK_ACCOUNT = "log_pick_account"  # one button per candidate; suffixed _0.._4 in a message
     LOG_ACCOUNT = "log_account"  # the modal's external_select (block_suggestion)
     LOG_TYPE = "log_type"
@@ -21,13 +21,13 @@ class ActionId(StrEnum):
     ACCOUNT_PICK = "account_pick"  # /cs account with several matches; suffixed _0.._4
     ACCOUNT_SHARE = "account_share"  # post the card to the channel
 
-    # escalations (issue 6): buttons and the reassign select on the parent message
+    # escalations (PRODUCT.md §5): buttons and the reassign select on the parent message
     ESC_ACK = "esc_ack"
     ESC_RESOLVE = "esc_resolve"
     ESC_REASSIGN = "esc_reassign"
     ESC_ESCALATE = "esc_escalate"
     ESC_NOTE = "esc_note"
-    # --- customer health (issue 7): buttons on at-risk alerts; value = account id ---
+    # --- customer health (PRODUCT.md §4): buttons on at-risk alerts; value = account id ---
     ALERT_LOG_TOUCHPOINT = "alert_log_touchpoint"
     ALERT_SNOOZE = "alert_snooze"
     ALERT_OPEN_ESCALATION = "alert_open_escalation"
@@ -40,10 +40,10 @@ class ActionId(StrEnum):
 class CallbackId(StrEnum):
     """Modals (view_submission) and shortcuts."""
 
-    # escalations (issue 6)
+    # escalations (PRODUCT.md §5)
     ESC_RESOLVE_MODAL = "esc_resolve_modal"
     ESC_NOTE_MODAL = "esc_note_modal"
     ESC_OPEN_MODAL = "esc_open_modal"  # "Open escalation" on an at-risk alert
-    # --- issue 4 ---
+    # --- /cs log ---
     LOG_MODAL = "log_touchpoint"
     LOG_AS_TOUCHPOINT = "log_as_touchpoint"  # message shortcut (manifest.yml)

@@ -26,10 +26,10 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("help", "/cs help [command]", "this list, or one command in detail"),
 ]
 
-# Longer help for single commands; other issues add their own entries.
+# Longer help for single commands, by sub-command.
 DETAILS: dict[str, str] = {}
 
-# --- escalations (issue 6) ---
+# --- escalations (PRODUCT.md §5) ---
 DETAILS["escalate"] = (
     "`/cs escalate <account> <sev1|sev2|sev3> [@owner] <summary...>` — open an escalation.\n"
     "It is posted in the escalations channel; the owner (the account's CSM unless you @-mention "
@@ -40,6 +40,16 @@ DETAILS["escalate"] = (
 DETAILS["escalations"] = (
     "`/cs escalations [mine|all]` — open escalations with their age, severity, owner, state and "
     "a link to the thread. `mine` (the default): the ones you own; `all`: the team's."
+)
+
+DETAILS["subscribe"] = (
+    "`/cs subscribe <alerts|digest> [segment|@csm] [day] [HH:MM] [tz]` — route alerts or the weekly digest "
+    "to the channel you type it in (directors and admins; the bot must be in the channel).\n"
+    "• `alerts`: accounts that newly become at risk, one message a day at HH:MM (default 09:00)\n"
+    "• `digest`: the director's metrics, weekly on `day` (default Monday) at HH:MM\n"
+    "• filter by a segment (`enterprise`) or a CSM (`@casey`); the time zone defaults to the team's\n"
+    "Example: `/cs subscribe digest enterprise mon 09:00 Europe/Paris`. "
+    "`/cs subscriptions` shows what a channel gets; `/cs unsubscribe digest` stops it."
 )
 
 
@@ -67,7 +77,7 @@ def help_blocks(topic: str | None = None) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": help_text(topic)[:3000]}}]
 
 
-# --- customer health (issue 7) ---------------------------------------------------
+# --- customer health (PRODUCT.md §4) ---------------------------------------------------
 DETAILS.update(
     {
         "nps": "`/cs nps <account> <0-10> [comment]` — record an NPS response, e.g. "
@@ -87,7 +97,7 @@ DETAILS.update(
     }
 )
 
-# --- issue 4: /cs help log ---------------------------------------------------------
+# --- /cs help log ---------------------------------------------------------
 DETAILS["log"] = "\n".join(
     [
         "*`/cs log <account> <type> [date] <note...> [#tag ...] [+|-|~]`* — log a touchpoint",
