@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.playground.demo_words import ESCALATION_SUMMARIES, NAMES, NOTES, TYPES
 from bot.playground.team import ALERTS, CSMS, ESCALATIONS, LEADERSHIP, TEAM
 from models.tables import (
     Account,
@@ -37,58 +38,6 @@ TZ = "America/New_York"
 DEMO_NOW = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 WEEKS = 12
 
-NAMES = (
-    "Northwind Traders",
-    "Acme Robotics",
-    "Globex",
-    "Initech",
-    "Umbrella Health",
-    "Stark Logistics",
-    "Wayne Analytics",
-    "Hooli",
-    "Pied Piper",
-    "Vandelay Imports",
-    "Soylent Foods",
-    "Tyrell Systems",
-    "Cyberdyne",
-    "Wonka Confections",
-    "Gringotts Finance",
-    "Oceanic Air",
-    "Monarch Labs",
-    "Aperture Science",
-    "Black Mesa",
-    "Massive Dynamic",
-    "Dunder Mifflin",
-    "Sterling Cooper",
-    "Bluth Company",
-    "Prestige Worldwide",
-    "Los Pollos Hermanos",
-    "Krusty Krab",
-    "Buy n Large",
-    "Weyland Yutani",
-    "Virtucon",
-    "Gekko & Co",
-    "Nakatomi Trading",
-    "Oscorp",
-    "Rekall",
-    "Sirius Cybernetics",
-    "Spacely Sprockets",
-    "Cogswell Cogs",
-    "Ollivanders",
-    "Duff Brewing",
-    "Kwik-E-Mart",
-    "Paper Street Soap",
-    "Blue Sun",
-    "Yoyodyne",
-    "Zorg Industries",
-    "Omni Consumer Products",
-    "Frobozz Magic",
-    "Ghostbusters Inc",
-    "Planet Express",
-    "Mom's Friendly Robots",
-    "Strickland Propane",
-    "Bushwood Country Club",
-)
 SEGMENTS = (
     ("Enterprise", 10, (180_000, 420_000)),
     ("Mid-Market", 18, (45_000, 140_000)),
@@ -100,35 +49,6 @@ PROFILES = {
     "drifting": (0.35, (0.45, 0.7), (6, 8), 0.0),
     "at_risk": (0.12, (0.15, 0.35), (2, 6), -0.6),
 }
-TYPES = ("call", "meeting", "email", "qbr", "training", "onboarding", "renewal-discussion", "nps-followup")
-NOTES = {
-    1: (
-        "Great QBR, exec sponsor happy with the rollout",
-        "Usage up after training; asked about the API",
-        "Renewal talk went well, wants a multi-year quote",
-        "Champion shared a win story internally",
-    ),
-    0: (
-        "Routine check-in, no blockers",
-        "Sent the release notes and the roadmap deck",
-        "Walked the admin through SSO settings",
-        "Agreed next steps for the onboarding plan",
-    ),
-    -1: (
-        "Reporting exports keep timing out, team frustrated",
-        "Champion left the company; no new owner yet",
-        "Budget review: they are comparing us with a competitor",
-        "Missed two meetings in a row",
-    ),
-}
-ESCALATION_SUMMARIES = (
-    "Data export failing for the finance team",
-    "SSO outage after their IdP change",
-    "Invoice dispute blocking the renewal",
-    "Dashboard latency over 30 s since the upgrade",
-    "API rate limits hit during their month-end close",
-    "Missing audit log entries for October",
-)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,18 @@ class Reply:
     body: dict[str, Any]
 
 
+def escape_mentions(text: str, names: dict[str, str]) -> str:
+    """`@maya` -> `<@UCSM01|maya>`, as Slack's client sends a command's mentions
+    when the command escapes them (manifest.yml: should_escape)."""
+    by_name = {name: uid for uid, name in names.items()}
+
+    def one(token: str) -> str:
+        uid = by_name.get(token[1:]) if token.startswith("@") else None
+        return f"<@{uid}|{token[1:]}>" if uid else token
+
+    return " ".join(one(t) for t in text.split(" "))
+
+
 def new_trigger_id() -> str:
     return f"{next(_ids)}.{uuid.uuid4().int % 10**12}.trig"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.playground.fake_slack import FakeSlack
-from bot.playground.sender import Reply, SlackSender, new_trigger_id
+from bot.playground.sender import Reply, SlackSender, escape_mentions, new_trigger_id
 from bot.playground.team import BY_ID, CHANNELS, CUSTOMER_CONTACT, CUSTOMER_MESSAGE, TEAM, Person
 
 LOG_SHORTCUT = "log_as_touchpoint"  # CallbackId.LOG_AS_TOUCHPOINT in manifest.yml
@@ -240,7 +240,7 @@ class Workspace:
             self._add_ephemeral(user, channel, {"text": f"/cs {text}".rstrip()}, kind="echo")
             url = self._response_url(_Origin(user, channel))
         reply = self.sender.command(
-            text,
+            escape_mentions(text, {p.slack_id: p.name for p in self.people}),
             user_id=user,
             user_name=me.name,
             channel_id=channel,
