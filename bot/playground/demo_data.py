@@ -11,11 +11,9 @@ revenue history goes through the ARR ledger when this build has one (see
 
 from __future__ import annotations
 
-import importlib
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlmodel import Session
 
@@ -255,48 +253,12 @@ def subscriptions(now: datetime) -> list[Subscription]:
 
 
 def revenue_history(session: Session, rng: random.Random, planned: list[Planned], now: datetime) -> int:
-    """ARR movements (new, expansions, a downgrade, a churn) through the ARR ledger
-    (PRODUCT.md §6.0), which keeps Account.arr_cents equal to the movements' sum.
-
-    The ledger is its own wing (bot/revenue/ledger.py); until this build has it,
-    the accounts keep the ARR they were created with and no movement is written."""
-    try:
-        ledger: Any = importlib.import_module("bot.revenue.ledger")
-    except ImportError:
-        return 0
-    record = getattr(ledger, "record_movement", None)
-    if record is None:
-        return 0
-    written = 0
-    for n, item in enumerate(planned):
-        acc = item.account
-        start = acc.contract_start or (now.date() - timedelta(days=365))
-        arr = acc.arr_cents
-        record(
-            session,
-            account_id=acc.id,
-            kind="new",
-            amount_cents=arr,
-            effective=start,
-            source="backfill",
-            who="demo",
-            at=now,
-        )
-        written += 1
-        if item.profile == "healthy" and n % 4 == 0:
-            extra = arr // 10 // 100 * 100
-            record(
-                session,
-                account_id=acc.id,
-                kind="expansion",
-                amount_cents=extra,
-                effective=now.date() - timedelta(days=rng.randint(7, 70)),
-                source="backfill",
-                who="demo",
-                at=now,
-            )
-            written += 1
-    return written
+    """The hook for ARR movements (new at each contract start, expansions on healthy
+    accounts, a downgrade, a churn), to be written through the ARR ledger
+    (bot/revenue/ledger.py, PRODUCT.md §6.0) so Account.arr_cents stays the sum of
+    the movements. This build has no ledger yet: the accounts keep the ARR they
+    were created with and no movement is written (returns how many were)."""
+    return 0
 
 
 def seed(session: Session, *, now: datetime = DEMO_NOW) -> dict[str, int]:

@@ -19,6 +19,8 @@ def plain(text: str, names: dict[str, str]) -> str:
             return "@" + names.get(target[1:], label or target[1:])
         if target.startswith("#"):
             return "#" + (label or names.get(target[1:], target[1:]))
+        if target.startswith("!date^"):
+            return label or ""
         if target.startswith("!"):
             return "@" + target[1:].split("^")[0]
         return label or target

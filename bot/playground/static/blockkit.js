@@ -25,6 +25,12 @@
   function emoji(s) {
     return s.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] || m);
   }
+  /* <!date^1700000000^{date_short} {time}|fallback>: the moment, in this browser's locale. */
+  function formatDate(target) {
+    const seconds = Number(target.split("^")[1]);
+    if (!seconds) return "";
+    return new Date(seconds * 1000).toLocaleString("en-US", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
   function isLocal(url) {
     try {
       const u = new URL(url, location.href);
@@ -53,6 +59,7 @@
       let h;
       if (target.startsWith("@")) h = `<span class="mention">@${esc(names[target.slice(1)] || label || target.slice(1))}</span>`;
       else if (target.startsWith("#")) h = `<span class="mention">#${esc(label || names[target.slice(1)] || target.slice(1))}</span>`;
+      else if (target.startsWith("!date^")) h = `<time>${esc(unesc(label || formatDate(target)))}</time>`;
       else if (target.startsWith("!")) h = `<span class="mention">@${esc(target.slice(1).split("^")[0])}</span>`;
       else h = `<a href="#" class="bk-link" title="${esc(unesc(target))}">${esc(unesc(label || target))}</a>`;
       slots.push(h);
