@@ -134,6 +134,8 @@ def run_demo(path: Any, echo: Any = print) -> int:
     """`csbot demo`: the sample portfolio in its own database, scored at the demo's
     fixed moment; prints what the alerts (and the digest, in a build that has one)
     would post. No Slack, no token; the same output on every run."""
+    from sqlalchemy import select
+
     from bot.clock import ManualClock
     from bot.playground import demo_data
     from bot.playground.team import CHANNELS, TEAM
@@ -154,7 +156,7 @@ def run_demo(path: Any, echo: Any = print) -> int:
         echo(f"Scored at {demo_data.DEMO_NOW:%A %d %B %Y %H:%M} UTC: {result.summary()}.")
         names = {p.slack_id: p.name for p in TEAM} | {c.id: c.name for c in CHANNELS}
         with session_scope(engine) as session:
-            rows = session.query(Outbox).order_by(Outbox.id).all()  # type: ignore[attr-defined]
+            rows = session.execute(select(Outbox).order_by(Outbox.id)).scalars().all()  # type: ignore[arg-type]
             posts = [(r.channel or f"@{names.get(r.dm_user or '', r.dm_user)}", r.payload) for r in rows]
         for channel, payload in posts:
             echo("")
