@@ -240,10 +240,34 @@ class Playground:
             self.url, slack_bot_token=Secret(token), slack_signing_secret=Secret(self.secret),
             slack_api_url=self.fake.api_url, scheduler_enabled=True, port=self.port,
         )
-        self.clock = PlaygroundClock(demo_data.DEMO_NOW)
+        self.clock = PlaygroundClock(self._resume_at(demo_data.DEMO_NOW))
         self._thread: Any = None
         self.server: Any = None
         self.background: list[Any] = []
+
+    def _resume_at(self, start: Any) -> Any:
+        """A playground started again goes on from the last moment its scheduler saw."""
+        from sqlalchemy import func, select
+
+        from models.tables import JobRun
+
+        if self.fresh:
+            return start
+        engine = make_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                last = conn.execute(select(func.max(JobRun.started_at))).scalar()
+        finally:
+            engine.dispose()
+        if isinstance(last, str):  # SQLite through a bare Core select: ISO text
+            from datetime import datetime
+
+            last = datetime.fromisoformat(last)
+        if last is not None and last.tzinfo is None:
+            from datetime import UTC
+
+            last = last.replace(tzinfo=UTC)
+        return max(start, last) if last is not None else start
 
     @property
     def page_url(self) -> str:

@@ -229,6 +229,7 @@
 
   $("#you").addEventListener("change", () => {
     ui.user = $("#you").value;
+    if (ui.channel === "dm") ui.state = null; // the new person's own DM, never the last one's
     ui.thread = null;
     ui.drawn = "";
     ui.modalKey = "";
