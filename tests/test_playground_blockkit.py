@@ -20,9 +20,10 @@ from bot.escalations.blocks import note_modal, open_escalation_modal
 from bot.runner import Playground
 from bot.slack.action_ids import CallbackId
 from bot.touchpoints.form import log_modal
+from tests.playground_tour import sent_blocks, tour
 
 JS = Path(__file__).resolve().parent.parent / "bot" / "playground" / "static" / "blockkit.js"
-MAYA, LEO = "UCSM01", "UCSM02"
+MAYA = "UCSM01"
 TEXT_OBJECTS = {"mrkdwn", "plain_text"}
 
 
@@ -56,64 +57,6 @@ def playground(tmp_path: Path) -> Iterator[Playground]:
         yield pg
     finally:
         pg.stop()
-
-
-def sent_blocks(pg: Playground) -> list[list[dict[str, Any]]]:
-    found: list[list[dict[str, Any]]] = []
-    for call in pg.fake.calls:
-        if call.args.get("blocks"):
-            found.append(call.args["blocks"])
-        view = call.args.get("view")
-        if isinstance(view, dict):
-            found.append(view.get("blocks") or [])
-    found += [r.body["blocks"] for r in pg.fake.responses if r.body.get("blocks")]
-    found += [e.blocks for e in pg.workspace.ephemerals if e.blocks]
-    return found
-
-
-def tour(pg: Playground) -> None:
-    ws = pg.workspace
-    for text in (
-        "help",
-        "log Northwind call yesterday went well +",
-        "log Zzyzx call today x",
-        "log nor call today ok",
-        "account Northwind",
-        "account a",
-        "risk",
-        "risk team",
-        "escalations all",
-        "escalate Northwind sev1 @leo exports failing",
-        "nps Northwind 9 great",
-        "team list",
-        "subscriptions",
-        "log",
-    ):
-        ws.command(MAYA, "CGENERAL", text)
-    assert pg.fake.wait_for(lambda: pg.fake.messages_in("CESCALATE"), timeout=10)
-    parent = pg.fake.messages_in("CESCALATE")[0]
-    esc_id = next(b for b in parent["blocks"] if b["type"] == "actions")["elements"][0]["value"]
-    ws.action(
-        LEO,
-        {"kind": "message", "channel": "CESCALATE", "ts": parent["ts"]},
-        {"action_id": "esc_ack", "block_id": "b", "type": "button", "value": esc_id},
-    )
-    ws.action(
-        LEO,
-        {"kind": "message", "channel": "CESCALATE", "ts": parent["ts"]},
-        {"action_id": "esc_note", "block_id": "b", "type": "button", "value": esc_id},
-    )
-    alert = pg.fake.messages_in("CALERTS")[0]
-    account_id = next(b for b in alert["blocks"] if b["type"] == "actions")["elements"][0]["value"]
-    ws.action(
-        MAYA,
-        {"kind": "message", "channel": "CALERTS", "ts": alert["ts"]},
-        {"action_id": "alert_open_escalation", "block_id": "b", "type": "button", "value": account_id},
-    )
-    ws.open_home(MAYA)
-    ws.open_home("UDIR01")
-    pg.advancer.advance("monday")  # scoring, alerts, re-pages, the digest where there is one
-    pg.fake.wait_for(lambda: len(pg.fake.calls_to("views.open")) >= 2, timeout=5)
 
 
 def test_every_block_the_bot_sends_has_a_drawing(playground: Playground) -> None:

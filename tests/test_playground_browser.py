@@ -19,6 +19,7 @@ import pytest
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 from bot.runner import Playground  # noqa: E402
+from tests.playground_tour import sent_blocks, tour  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -202,3 +203,47 @@ def test_nothing_leaves_this_machine(person: Session) -> None:
     assert person.pg.fake.calls, "the bot called the local Slack"
     response = person.page.request.get(person.pg.page_url)  # type: ignore[attr-defined]
     assert re.search(r"default-src 'self'", response.headers["content-security-policy"])
+
+
+def test_the_page_draws_every_block_the_bot_sent_on_a_tour(person: Session) -> None:
+    """Each block and element the bot sent on a tour of its surfaces, drawn by the page's
+    own script: nothing comes out as an unsupported box."""
+    tour(person.pg)
+    outputs = sent_blocks(person.pg)
+    assert len(outputs) >= 15
+    person.open(MAYA, "CGENERAL")
+    unknown = person.page.evaluate(  # type: ignore[attr-defined]
+        """(outputs) => {
+            const ctx = {names: {}, people: [], onAction: () => {}, onOptions: () => {}};
+            const box = document.createElement("div");
+            for (const blocks of outputs) box.appendChild(BK.blocks(blocks, ctx));
+            return [...box.querySelectorAll(".bk-unknown")].map((n) => n.textContent);
+        }""",
+        outputs,
+    )
+    assert unknown == []
+
+
+def test_log_touchpoint_from_an_alert_through_the_form(person: Session) -> None:
+    person.open(MAYA, "CALERTS")
+    alert = person.see(".msg", "newly at risk")
+    alert.locator("button", has_text="Log touchpoint").first.click()  # type: ignore[attr-defined]
+    modal = person.see(".modal", "Log a touchpoint")
+    account = modal.locator("[data-block-id='log_account_block'] select")  # type: ignore[attr-defined]
+    assert account.locator("option:checked").inner_text().strip()  # the alert's account is chosen
+    modal.locator("[data-block-id='log_type_block'] select").select_option("qbr")  # type: ignore[attr-defined]
+    modal.locator("textarea").fill("Agreed a recovery plan with their VP")  # type: ignore[attr-defined]
+    person.shot("filled")
+    modal.locator(".modal-submit").click()  # type: ignore[attr-defined]
+    person.page.wait_for_selector("#modal-layer", state="hidden", timeout=WAIT_MS)  # type: ignore[attr-defined]
+    assert person.pg.fake.wait_for(
+        lambda: (
+            any(
+                "Agreed a recovery plan" in str(c.args) for c in person.pg.fake.calls_to("chat.postEphemeral")
+            )
+            or any("Agreed a recovery plan" in str(e.blocks) for e in person.pg.workspace.ephemerals)
+        ),
+        timeout=5,
+    )
+    person.see(".msg.ephemeral", "Agreed a recovery plan")
+    person.shot("confirmed")
