@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -189,20 +190,42 @@ def test_log_as_touchpoint_on_a_customer_message(person: Session) -> None:
     person.shot("prefilled")
 
 
-def test_nothing_leaves_this_machine(person: Session) -> None:
-    """The browser only asks 127.0.0.1, and the bot's Web API calls all land in the local fake."""
-    person.open(MAYA, "CALERTS")
-    person.see(".msg", "newly at risk")
-    person.type("/cs help")
-    person.see(".msg.ephemeral")
-    person.shot("alerts")
-    hosts = {urlsplit(u).hostname for u in person.requests if not u.startswith(("data:", "about:"))}
-    assert hosts == {"127.0.0.1"}
-    assert urlsplit(person.pg.settings.slack_api_url).hostname == "127.0.0.1"
-    assert person.pg.deps.client.base_url == person.pg.fake.api_url
-    assert person.pg.fake.calls, "the bot called the local Slack"
-    response = person.page.request.get(person.pg.page_url)  # type: ignore[attr-defined]
-    assert re.search(r"default-src 'self'", response.headers["content-security-policy"])
+def test_nothing_leaves_this_machine(
+    browser: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Every connection the playground's process opens goes to 127.0.0.1 (the bot's Web API
+    base URL is the local fake), and the browser only ever asks 127.0.0.1."""
+    opened: list[object] = []
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: object) -> None:
+        opened.append(address)
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    pg = Playground(tmp_path, port=0, fresh=True).start()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    try:
+        person = Session(context.new_page(), pg, request.node.name)
+        person.open(MAYA, "CALERTS")
+        person.see(".msg", "newly at risk")
+        person.type("/cs escalate Northwind sev2 @leo exports failing")
+        person.see(".msg.ephemeral", "Northwind Traders")
+        person.page.click("#clock button[data-step='day']")  # type: ignore[attr-defined]
+        person.see("#clock-status", "Now")
+        person.shot("after-a-day")
+        response = person.page.request.get(pg.page_url)  # type: ignore[attr-defined]
+        assert re.search(r"default-src 'self'", response.headers["content-security-policy"])
+        hosts = {urlsplit(u).hostname for u in person.requests if not u.startswith(("data:", "about:"))}
+        assert hosts == {"127.0.0.1"}
+        assert urlsplit(pg.settings.slack_api_url).hostname == "127.0.0.1"
+        assert pg.deps.client.base_url == pg.fake.api_url
+        assert pg.fake.calls_to("chat.postMessage"), "the bot posted, to the local Slack"
+    finally:
+        context.close()
+        pg.stop()
+    assert opened, "the bot's own HTTP calls were seen"
+    assert {addr[0] for addr in opened if isinstance(addr, tuple)} <= {"127.0.0.1", "::1"}
 
 
 def test_the_page_draws_every_block_the_bot_sent_on_a_tour(person: Session) -> None:

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from bot.playground.page_state import page_state
 from bot.playground.team import CHANNELS, TEAM
 from bot.playground.workspace import Workspace
 
@@ -96,7 +97,7 @@ def build_playground_asgi(
     async def state(request: Request) -> Response:
         user = request.query_params.get("user") or TEAM[0].slack_id
         channel = request.query_params.get("channel") or None
-        data = await run_in_threadpool(workspace.state, user, channel)
+        data = await run_in_threadpool(page_state, workspace, user, channel)
         data["clock"] = clock.now().isoformat()
         return JSONResponse(data)
 

@@ -64,7 +64,7 @@ class Workspace:
     errors: dict[str, dict[str, str]] = field(default_factory=dict)  # user -> block_id -> message
 
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._ids = itertools.count(1)
         self._origins: dict[str, _Origin] = {}
         self._triggers: dict[str, str] = {}  # trigger_id -> user
@@ -140,12 +140,12 @@ class Workspace:
 
     def sync(self) -> None:
         """Fold what the fake recorded since last time into the page's state."""
-        with self._lock, self.fake._lock:
+        with self.lock, self.fake._lock:
             responses = self.fake.responses[self._seen.responses :]
             ephemerals = self.fake.ephemerals[self._seen.ephemerals :]
             calls = self.fake.calls[self._seen.calls :]
             self._seen = _Seen(len(self.fake.responses), len(self.fake.ephemerals), len(self.fake.calls))
-        with self._lock:
+        with self.lock:
             for r in responses:
                 origin = self._origins.get(r.url)
                 if origin is not None and r.status == 200:
@@ -182,44 +182,6 @@ class Workspace:
             stored = self.fake.views.get(top.id)
             return copy.deepcopy(stored) if stored else None
 
-    def state(self, user: str, channel: str | None) -> dict[str, Any]:
-        self.sync()
-        with self._lock:
-            me = self.person(user)
-            dm = self.fake.dm_channel_id(user)
-            with self.fake._lock:
-                home = copy.deepcopy(self.fake.home_tabs.get(user))
-            current = channel or CHANNELS[0].id
-            messages = self.fake.messages_in(current) if current in self.fake.messages else []
-            unread = {c.id: len(self.fake.messages.get(c.id, [])) for c in CHANNELS}
-            view = self.top_view(user)
-            return {
-                "version": self.version(),
-                "me": {"id": me.slack_id, "name": me.full_name, "role": me.role, "label": me.label},
-                "people": [{"id": p.slack_id, "label": p.label} for p in self.people],
-                "names": self.names(),
-                "channels": [
-                    {"id": c.id, "name": c.name, "purpose": c.purpose, "count": unread[c.id]}
-                    for c in CHANNELS
-                ],
-                "dm": dm,
-                "channel": current,
-                "messages": messages,
-                "ephemerals": [
-                    e.__dict__ for e in self.ephemerals if e.user == user and e.channel == current
-                ],
-                "home": home,
-                "modal": view,
-                "modal_depth": len(self.modals.get(user) or []),
-                "errors": self.errors.get(user, {}),
-            }
-
-    def names(self) -> dict[str, str]:
-        with self.fake._lock:
-            users = {uid: u["name"] for uid, u in self.fake.users.items()}
-        channels = {c.id: c.name for c in CHANNELS}
-        return {**users, **channels}
-
     def channel_name(self, channel: str) -> str:
         return next((c.name for c in CHANNELS if c.id == channel), "directmessage")
 
@@ -236,7 +198,7 @@ class Workspace:
     def command(self, user: str, channel: str, text: str) -> Reply:
         """`/cs …` typed in `channel`: the echo only its author sees, then the bot's answer."""
         me = self.person(user)
-        with self._lock:
+        with self.lock:
             self._add_ephemeral(user, channel, {"text": f"/cs {text}".rstrip()}, kind="echo")
             url = self._response_url(_Origin(user, channel))
         reply = self.sender.command(
@@ -248,7 +210,7 @@ class Workspace:
             response_url=url,
             trigger_id=self._trigger(user),
         )
-        with self._lock:
+        with self.lock:
             if reply.status == 200:
                 self._answer(user, channel, reply.body)
             else:
@@ -340,7 +302,7 @@ class Workspace:
         reply = self.sender.view_submission(
             user_id=user, user_name=self.person(user).name, view=view, trigger_id=self._trigger(user)
         )
-        with self._lock:
+        with self.lock:
             stack = self.modals.setdefault(user, [])
             action = reply.body.get("response_action") if reply.status == 200 else "errors"
             if action == "errors":
@@ -362,7 +324,7 @@ class Workspace:
         return reply
 
     def close(self, user: str) -> None:
-        with self._lock:
+        with self.lock:
             stack = self.modals.get(user) or []
             if stack:
                 stack.pop()
