@@ -163,10 +163,24 @@ def run_demo(path: Any, echo: Any = print) -> int:
             echo(f"--- would post to #{names.get(channel, channel)} ---")
             echo(render(payload.get("blocks"), payload.get("text") or "", names))
         echo("")
-        echo(digest_preview(engine, clock, settings) or "(The weekly digest is not part of this build yet.)")
+        echo(digest_preview(engine, clock, settings) or week_figures(engine, clock, settings))
         return 0
     finally:
         engine.dispose()
+
+
+def week_figures(engine: Any, clock: Any, settings: Settings) -> str:
+    """The director's figures for the last complete week (`csbot metrics week`): what the
+    digest carries, in a build whose digest message is not there yet."""
+    from bot.metrics.flow import team_metrics
+    from bot.metrics.periods import last_complete_week
+    from bot.metrics.terminal import render_table
+    from models.db import session_scope
+
+    week = last_complete_week(clock.now(), settings.tz)
+    with session_scope(engine) as session:
+        figures = team_metrics(session, settings, kind="week", as_of=week.end)
+    return f"--- the director's figures for {week.label()} (csbot metrics week) ---\n" + render_table(figures)
 
 
 def digest_preview(engine: Any, clock: Any, settings: Settings) -> str | None:

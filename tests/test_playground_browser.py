@@ -33,7 +33,7 @@ FLAGS = [
     "--no-first-run",
 ]
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "playground-screenshots"
-WAIT_MS = 10_000
+WAIT_MS = 20_000  # generous: the machine may be busy; a wait ends as soon as the page shows it
 MAYA, LEO, SAM, DANA = "UCSM01", "UCSM02", "UCSM04", "UDIR01"  # bot/playground/team.py
 
 pytestmark = pytest.mark.skipif(

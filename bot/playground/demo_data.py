@@ -6,8 +6,8 @@ generated from a fixed seed at a fixed moment, so every run writes the same rows
 and the demo prints the same text. Some accounts are healthy, some drift, a few are
 in trouble: every surface (alerts, the card, /cs risk, Home, pages) has something to
 show. Rows are written directly (this is history, not something the bot did now);
-revenue history goes through the ARR ledger when this build has one (see
-`revenue_history`)."""
+revenue history goes through the ARR ledger (see
+`revenue_history`), so retention figures have a real past."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.playground.demo_health import health_history
 from bot.playground.demo_words import ESCALATION_SUMMARIES, NAMES, NOTES, TYPES
 from bot.playground.team import ALERTS, CSMS, ESCALATIONS, LEADERSHIP, TEAM
+from bot.revenue import ledger
+from bot.revenue.ledger import Move
 from models.tables import (
     Account,
     Escalation,
@@ -253,12 +256,69 @@ def subscriptions(now: datetime) -> list[Subscription]:
 
 
 def revenue_history(session: Session, rng: random.Random, planned: list[Planned], now: datetime) -> int:
-    """The hook for ARR movements (new at each contract start, expansions on healthy
-    accounts, a downgrade, a churn), to be written through the ARR ledger
-    (bot/revenue/ledger.py, PRODUCT.md §6.0) so Account.arr_cents stays the sum of
-    the movements. This build has no ledger yet: the accounts keep the ARR they
-    were created with and no movement is written (returns how many were)."""
-    return 0
+    """ARR movements through the ARR ledger (PRODUCT.md §6.0), which keeps each
+    Account.arr_cents equal to the sum of its movements: a `new` at each customer's
+    start (most a year or more ago, a few new logos this quarter), expansions on a
+    quarter of the healthy accounts (some of them Premier Support & Success), one
+    downgrade at renewal and one churn. Returns how many movements were written."""
+    admin = next(p.slack_id for p in TEAM if p.role == "admin")
+    today = now.date()
+    moves: list[Move] = []
+    healthy = [p for p in planned if p.profile == "healthy"]
+    drifting = [p for p in planned if p.profile == "drifting" and p.account.name != NAMES[0]]
+    at_risk = [p for p in planned if p.profile == "at_risk"]
+    for n, item in enumerate(planned):
+        acc = item.account
+        start = acc.contract_start or today
+        since = start - timedelta(days=365 * rng.choice((1, 1, 2, 3, 4))) if n % 9 else start
+        if n % 9 == 0 and (today - start).days > WEEKS * 7:
+            since = today - timedelta(days=rng.randint(14, WEEKS * 7))  # a new logo this quarter
+            acc.contract_start = since
+        moves.append(Move(acc.id or 0, "new", acc.arr_cents, since, "backfill", who=admin))
+        acc.arr_cents = 0  # the ledger adds it back: ARR is the sum of the movements
+    for n, item in enumerate(healthy[::4]):
+        amount = item.account.licensed_users or 50
+        moves.append(
+            Move(
+                item.account.id or 0,
+                "expansion",
+                amount * 12 * 100 * rng.randint(5, 20),
+                today - timedelta(days=rng.randint(3, WEEKS * 7)),
+                "upsell",
+                product="premier" if n % 3 == 0 else None,
+                note="More seats",
+                who=item.account.csm_slack_id,
+            )
+        )
+    downgraded = drifting[-1]
+    new_arr = next(m.amount_cents for m in moves if m.account_id == downgraded.account.id and m.kind == "new")
+    moves.append(
+        Move(
+            downgraded.account.id or 0,
+            "contraction",
+            -(new_arr // 4 // 100 * 100),
+            today - timedelta(days=33),
+            "renewal",
+            note="Downgraded at renewal",
+            who=admin,
+        )
+    )
+    churned = at_risk[-1]
+    churned_arr = sum(m.amount_cents for m in moves if m.account_id == churned.account.id)
+    moves.append(
+        Move(
+            churned.account.id or 0,
+            "churn",
+            -churned_arr,
+            today - timedelta(days=19),
+            "renewal",
+            note="Moved to a competitor",
+            who=admin,
+        )
+    )
+    session.flush()
+    ledger.apply(session, moves, now=now)
+    return len(moves)
 
 
 def seed(session: Session, *, now: datetime = DEMO_NOW) -> dict[str, int]:
@@ -281,6 +341,8 @@ def seed(session: Session, *, now: datetime = DEMO_NOW) -> dict[str, int]:
     session.add_all(subscriptions(now))
     movements = revenue_history(session, rng, planned, now)
     session.flush()
+    profiles = {p.account.id or 0: p.profile for p in planned}
+    snapshots = health_history(session, now, TZ, profiles, SEED)
     return {
         "accounts": len(planned),
         "touchpoints": len(tps),
@@ -288,6 +350,7 @@ def seed(session: Session, *, now: datetime = DEMO_NOW) -> dict[str, int]:
         "NPS responses": len(responses),
         "escalations": len(escs),
         "ARR movements": movements,
+        "health snapshots": snapshots,
     }
 
 
