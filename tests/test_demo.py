@@ -40,3 +40,12 @@ def test_demo_prints_the_alert_the_same_way_every_run_in_its_own_database(
             0
         ]
         assert weeks >= 12
+        kinds = {row[0] for row in conn.execute("SELECT DISTINCT kind FROM arrmovement")}
+        assert {"new", "expansion", "contraction", "churn"} <= kinds
+        off_ledger = conn.execute(
+            "SELECT count(*) FROM account a WHERE a.arr_cents != (SELECT coalesce(sum(m.amount_cents), 0)"
+            " FROM arrmovement m WHERE m.account_id = a.id AND m.deleted_at IS NULL)"
+        ).fetchone()[0]
+        assert off_ledger == 0  # ARR is the sum of the movements (PRODUCT.md §6.0)
+        assert conn.execute("SELECT count(*) FROM account WHERE stage = 'churned'").fetchone()[0] == 1
+    assert "Gross revenue retention" in first.output and "Accounts at risk" in first.output
