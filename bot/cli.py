@@ -360,6 +360,45 @@ def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
     service.run_forever()
 
 
+# --- the weekly digest (PRODUCT.md §6.2) -------------------------------------------------
+
+
+@main.command("digest")
+@click.option("--preview", is_flag=True, help="Print the digest as text; nothing is posted.")
+@click.option("--send", is_flag=True, help="Queue the digest for --channel now (once per week and channel).")
+@click.option("--channel", metavar="C", help="A channel ID with a digest subscription.")
+@click.option("--week", metavar="2026-W48", help="The ISO week (default: the last complete week).")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Write the chart PNG here.")
+@friendly_errors
+def digest_cmd(preview: bool, send: bool, channel: str | None, week: str | None, chart: Path | None) -> None:
+    """Preview the weekly digest, or queue it for a channel now."""
+    from bot.clock import SystemClock
+    from bot.digest.commands import preview_digest, send_digest
+    from bot.errors import CsbotError
+
+    if preview == send:
+        click.echo(
+            "csbot digest: say --preview or --send (e.g. `csbot digest --preview --week 2026-W48`).",
+            err=True,
+        )
+        sys.exit(2)
+    if send and not channel:
+        click.echo("csbot digest --send needs --channel C (a channel with a digest subscription).", err=True)
+        sys.exit(2)
+    settings = settings_or_exit(require_slack=False)
+    engine = _engine_at_head(settings)
+    try:
+        if preview:
+            text = preview_digest(engine, settings, SystemClock(), channel=channel, week=week, chart=chart)
+            click.echo(text)
+        else:
+            line, _ = send_digest(engine, settings, SystemClock(), channel=channel or "", week=week)
+            click.echo(line)
+    except CsbotError as exc:
+        click.echo(f"csbot digest: {exc.message}", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
 

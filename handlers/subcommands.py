@@ -28,8 +28,8 @@ def _help(request: CommandRequest, deps: Deps) -> Reply:
 
 def _metrics(request: CommandRequest, deps: Deps) -> Reply:
     return Reply(
-        text="`/cs metrics` is not available yet: the director's figures come with the weekly digest, "
-        "which this version does not build. `/cs risk` shows the at-risk accounts now."
+        text="`/cs metrics` is not available yet: the director's figures come with the weekly digest "
+        "(`/cs subscribe digest`). `/cs risk` shows the at-risk accounts now."
     )
 
 
