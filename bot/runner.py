@@ -132,8 +132,8 @@ def seed_demo(database_url: str) -> dict[str, int]:
 
 def run_demo(path: Any, echo: Any = print) -> int:
     """`csbot demo`: the sample portfolio in its own database, scored at the demo's
-    fixed moment; prints what the alerts (and the digest, in a build that has one)
-    would post. No Slack, no token; the same output on every run."""
+    fixed moment; prints what the alerts and the weekly digest would post. No Slack,
+    no token; the same output on every run."""
     from sqlalchemy import select
 
     from bot.clock import ManualClock
@@ -163,29 +163,21 @@ def run_demo(path: Any, echo: Any = print) -> int:
             echo(f"--- would post to #{names.get(channel, channel)} ---")
             echo(render(payload.get("blocks"), payload.get("text") or "", names))
         echo("")
-        echo(digest_preview(engine, clock, settings) or week_figures(engine, clock, settings))
+        echo(digest_preview(engine, clock, settings))
         return 0
     finally:
         engine.dispose()
 
 
-def week_figures(engine: Any, clock: Any, settings: Settings) -> str:
-    """The director's figures for the last complete week (`csbot metrics week`): what the
-    digest carries, in a build whose digest message is not there yet."""
-    from bot.metrics.flow import team_metrics
-    from bot.metrics.periods import last_complete_week
-    from bot.metrics.terminal import render_table
-    from models.db import session_scope
+def digest_preview(engine: Any, clock: Any, settings: Settings) -> str:
+    """The weekly digest #cs-leadership would get (its last complete week), as text."""
+    from bot.digest.commands import preview_digest
+    from bot.playground.team import CHANNELS, LEADERSHIP, TEAM
+    from bot.playground.text import plain
 
-    week = last_complete_week(clock.now(), settings.tz)
-    with session_scope(engine) as session:
-        figures = team_metrics(session, settings, kind="week", as_of=week.end)
-    return f"--- the director's figures for {week.label()} (csbot metrics week) ---\n" + render_table(figures)
-
-
-def digest_preview(engine: Any, clock: Any, settings: Settings) -> str | None:
-    """The weekly digest's text, when this build has the digest (bot/metrics + its job)."""
-    return None
+    names = {p.slack_id: p.name for p in TEAM} | {c.id: c.name for c in CHANNELS}
+    text = plain(preview_digest(engine, settings, clock, channel=LEADERSHIP.id), names)
+    return f"--- would post to #{LEADERSHIP.name} on Monday at 09:00 (the weekly digest) ---\n{text}"
 
 
 class ClockAdvancer:

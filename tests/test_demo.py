@@ -48,4 +48,5 @@ def test_demo_prints_the_alert_the_same_way_every_run_in_its_own_database(
         ).fetchone()[0]
         assert off_ledger == 0  # ARR is the sum of the movements (PRODUCT.md §6.0)
         assert conn.execute("SELECT count(*) FROM account WHERE stage = 'churned'").fetchone()[0] == 1
+    assert "--- would post to #cs-leadership on Monday at 09:00 (the weekly digest) ---" in first.output
     assert "Gross revenue retention" in first.output and "Accounts at risk" in first.output
