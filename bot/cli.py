@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import click
 
-from bot.errors import SettingsError
-from bot.settings import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def settings_or_exit(require_slack: bool) -> Settings:
-    """Load settings, or print the one line that names the problem and exit 2."""
-    try:
-        return load_settings(require_slack=require_slack)
-    except SettingsError as exc:
-        click.echo(f"csbot: {exc}", err=True)
-        sys.exit(2)
-
-
-def friendly_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SettingsError as exc:
-            click.echo(f"csbot: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+from bot.cli_support import friendly_errors, settings_or_exit
+from bot.playground.commands import demo_cmd, playground_cmd
+from bot.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +20,10 @@ def main() -> None:
 
     Settings come from the environment and .env (see .env.example).
     """
+
+
+main.add_command(demo_cmd)  # the demo and the playground (PRODUCT.md §7, §7.1)
+main.add_command(playground_cmd)
 
 
 @main.command()
@@ -401,36 +382,3 @@ def digest_cmd(preview: bool, send: bool, channel: str | None, week: str | None,
 
 if __name__ == "__main__":
     main()
-
-
-# --- the demo and the playground (PRODUCT.md §7, §7.1) ---------------------------------
-
-
-@main.command("demo")
-@click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("csbot-demo.db"),
-    show_default=True, help="The demo's own SQLite file (re-created on every run; never DATABASE_URL).",
-)
-@friendly_errors
-def demo_cmd(db_path: Path) -> None:
-    """Load a sample portfolio into a database of its own and print what the alerts
-    and the digest would post. No Slack, no token."""
-    from bot.runner import run_demo
-
-    sys.exit(run_demo(db_path, click.echo))
-
-
-@main.command("playground")
-@click.option("--port", type=int, default=3000, show_default=True, help="Port of the page on 127.0.0.1.")
-@click.option("--fresh", is_flag=True, help="Start again from the sample portfolio (drops its data).")
-@click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
-    help="Where the playground keeps its own database (csbot-playground.db; never DATABASE_URL).",
-)
-@friendly_errors
-def playground_cmd(port: int, fresh: bool, data_dir: Path) -> None:
-    """The whole bot on this machine, with no Slack workspace: a local Slack page at
-    http://127.0.0.1:PORT/, a sample team and portfolio, and a clock you can move."""
-    from bot.runner import run_playground
-
-    sys.exit(run_playground(data_dir, port=port, fresh=fresh, echo=click.echo))
