@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.home.view import home_view
+from bot.home.flow import HomeHashes, publish_home, refresh_home_later
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
+    deps.home_hashes = HomeHashes()
+    deps.on_own_write = lambda user_id, notice=None: refresh_home_later(deps, user_id, notice=notice)
+
     @app.event("app_home_opened")
     def on_home_opened(event: dict[str, Any]) -> None:
+        # The desk is built and published after the ack (PRODUCT.md §2.1), with the
+        # hash of the view the person has open, if any.
         if event.get("tab", "home") != "home":
             return
-        deps.client.views_publish(user_id=event["user"], view=home_view(event["user"], deps))
+        user_id = event["user"]
+        seen = (event.get("view") or {}).get("hash")
+
+        def work() -> None:
+            try:
+                publish_home(deps, user_id, seen_hash=seen)
+            except Exception:
+                log.exception("could not publish the home of %s", user_id)
+
+        deps.executor.submit(work)

@@ -56,6 +56,8 @@ def test_redelivered_event_has_one_effect(bot: Bot) -> None:
     first = bot.send.event(event, event_id="Ev0001")
     retry = bot.send.event(event, event_id="Ev0001", retry_num=1)
     assert (first.status_code, retry.status_code) == (200, 200)
+    # the desk is published after the ack, off the request thread
+    assert bot.fake.wait_for(lambda: bot.fake.calls_to("views.publish"))
     publishes = bot.fake.calls_to("views.publish")
     assert len(publishes) == 1
     assert publishes[0].args["user_id"] == "UCSM1"

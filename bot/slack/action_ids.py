@@ -35,6 +35,10 @@ class ActionId(StrEnum):
     ESC_FORM_SEVERITY = "esc_form_severity"
     ESC_FORM_OWNER = "esc_form_owner"
     ESC_FORM_SUMMARY = "esc_form_summary"
+    # --- the Home tab (PRODUCT.md §2.1) ---
+    HOME_LOG = "home_log"  # opens the log form
+    HOME_NEW_ESCALATION = "home_new_escalation"  # opens the Open escalation form with an account picker
+    HOME_ACCOUNT_MENU = "home_account_menu"  # a desk row's overflow: "log:<id>" / "esc:<id>"
 
 
 class CallbackId(StrEnum):
