@@ -181,30 +181,41 @@ def digest_preview(engine: Any, clock: Any, settings: Settings) -> str:
 
 
 class ClockAdvancer:
-    """Moves the playground's clock and runs what falls due on the way, in steps of
-    `step` (the scheduler's own due-check per job at each step: scoring, alerts,
-    re-pages up the chain, the digest), then wakes the Outbox worker."""
+    """Moves the playground's clock and runs what falls due on the way (scoring, alerts,
+    re-pages up the chain, the digest) with the scheduler's own due-check per job, in
+    steps: 5 minutes for an hour (SLAs are minutes), 15 for longer jumps. A job whose
+    period's run is done is not asked again within that period. Then the Outbox goes."""
 
-    def __init__(self, clock: Any, engine: Any, specs: Any, after: Any, tz: str,
-                 step: Any = None) -> None:
-        from datetime import timedelta
+    STEPS = {"hour": 5, "day": 15, "monday": 15}  # minutes
+
+    def __init__(self, clock: Any, engine: Any, specs: Any, after: Any, tz: str) -> None:
+        import threading
 
         self.clock, self.engine, self.specs, self.after, self.tz = clock, engine, specs, after, tz
-        self.step = step or timedelta(minutes=5)
-        self._lock = __import__("threading").Lock()
+        self._lock = threading.Lock()
+        self._done: dict[str, str] = {}  # job name -> the period whose run is done
 
     def now(self) -> Any:
         return self.clock.now()
 
     def advance(self, step: str) -> Any:
+        from datetime import timedelta
+
         from bot.playground.clock import target_of
-        from jobs.scheduler import catch_up
+        from jobs.scheduler import ALREADY_RAN, OK, run_if_due
 
         with self._lock:
             target = target_of(step, self.clock.now(), self.tz)
+            stride = timedelta(minutes=self.STEPS.get(step, 5))
+            specs = self.specs()
             while self.clock.now() < target:
-                self.clock.jump(min(self.step, target - self.clock.now()))
-                catch_up(self.engine, self.clock, self.specs())
+                self.clock.jump(min(stride, target - self.clock.now()))
+                for spec in specs:
+                    period = spec.period_key(self.clock.now())
+                    if self._done.get(spec.name) == period:
+                        continue
+                    if run_if_due(self.engine, self.clock, spec) in (OK, ALREADY_RAN):
+                        self._done[spec.name] = period
                 self.after()
             return self.clock.now()
 

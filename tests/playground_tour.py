@@ -3,11 +3,22 @@ on the way: what the Block Kit drawing tests walk (PRODUCT.md §7.1)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from bot.runner import Playground
+import pytest
+
+from bot.runner import Playground, fresh_sqlite, seed_demo
 
 MAYA, LEO, DANA = "UCSM01", "UCSM02", "UDIR01"
+
+
+def sample_team_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample portfolio's database as `csbot playground --fresh` writes it (a test
+    module's session fixture makes it once; each test's playground starts from a copy)."""
+    path = tmp_path_factory.mktemp("sample-team") / "csbot-playground.db"
+    seed_demo(fresh_sqlite(path))
+    return path
 
 
 def sent_blocks(pg: Playground) -> list[list[dict[str, Any]]]:

@@ -20,7 +20,7 @@ import pytest
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 from bot.runner import Playground  # noqa: E402
-from tests.playground_tour import sent_blocks, tour  # noqa: E402
+from tests.playground_tour import sample_team_db, sent_blocks, tour  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -49,9 +49,15 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sample_team_db(tmp_path_factory)
+
+
 @pytest.fixture
-def playground(tmp_path: Path) -> Iterator[Playground]:
-    pg = Playground(tmp_path, port=0, fresh=True).start()
+def playground(tmp_path: Path, sample_db: Path) -> Iterator[Playground]:
+    shutil.copyfile(sample_db, tmp_path / "csbot-playground.db")  # as --fresh makes it, once per run
+    pg = Playground(tmp_path, port=0).start()
     try:
         yield pg
     finally:
@@ -203,7 +209,7 @@ def test_nothing_leaves_this_machine(
         return real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", connect)
-    pg = Playground(tmp_path, port=0, fresh=True).start()
+    pg = Playground(tmp_path, port=0, fresh=True).start()  # a real fresh start, under watch
     context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
     try:
         person = Session(context.new_page(), pg, request.node.name)
