@@ -3,7 +3,8 @@
 shell, drawn by static/app.js), `/api/…` what the page asks and does, `/files/…`
 what the bot uploaded, and everything else — `/slack/events` — the bot's signed
 HTTP front door, exactly as `csbot run` serves it. A Content-Security-Policy of
-'self' keeps the browser from loading anything that is not on this machine."""
+'self' keeps the browser from loading anything that is not on this machine; the
+API takes JSON only and answers only requests addressed to 127.0.0.1 or localhost."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -101,7 +104,15 @@ def build_playground_asgi(
         data["clock"] = clock.now().isoformat()
         return JSONResponse(data)
 
+    def refused(request: Request) -> Response | None:
+        """Only the page's own script sends JSON here: a form another site submits is refused."""
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"ok": False, "error": "send JSON (Content-Type: application/json)"}, 415)
+        return None
+
     async def act(request: Request) -> Response:
+        if (no := refused(request)) is not None:
+            return no
         body: dict[str, Any] = await request.json()
         what = request.path_params["what"]
         user = str(body.get("user") or "")
@@ -109,7 +120,8 @@ def build_playground_asgi(
             workspace.person(user)
             result = await run_in_threadpool(_do, what, user, body)
         except (KeyError, ValueError) as exc:
-            return JSONResponse({"ok": False, "error": str(exc).strip("'\"")}, status_code=400)
+            error = str(exc.args[0] if exc.args else exc)
+            return JSONResponse({"ok": False, "error": error}, status_code=400)
         return JSONResponse({"ok": True, **result})
 
     def _do(what: str, user: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +153,8 @@ def build_playground_asgi(
         return {"status": reply.status}
 
     async def move_clock(request: Request) -> Response:
+        if (no := refused(request)) is not None:
+            return no
         step = (await request.json()).get("step")
         if step not in CLOCK_STEPS:
             return JSONResponse({"ok": False, "error": f"step must be one of {', '.join(CLOCK_STEPS)}"}, 400)
@@ -167,5 +181,7 @@ def build_playground_asgi(
             Route("/favicon.ico", lambda _: Response(status_code=204), methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC)),
             Mount("/", bot_asgi),
-        ]
+        ],
+        # 127.0.0.1 only, by name too: a page elsewhere cannot reach it through DNS rebinding.
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])],
     )

@@ -87,7 +87,7 @@ class Workspace:
     def person(self, user_id: str) -> Person:
         found = BY_ID.get(user_id) or next((p for p in self.people if p.slack_id == user_id), None)
         if found is None:
-            raise KeyError(f"unknown person {user_id!r}")
+            raise KeyError(f"unknown person {user_id}")
         return found
 
     # ------------------------------------------------------------------ bookkeeping
