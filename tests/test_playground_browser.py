@@ -193,6 +193,15 @@ def test_log_as_touchpoint_on_a_customer_message(person: Session) -> None:
     note = modal.locator("textarea")  # type: ignore[attr-defined]
     assert "reporting exports" in note.input_value()
     person.shot("prefilled")
+    # The account picker searches the bot (block_suggestion) as the person types.
+    modal.locator(".bk-search").fill("Northw")  # type: ignore[attr-defined]
+    account = modal.locator("[data-block-id='log_account_block'] select")  # type: ignore[attr-defined]
+    account.locator("option", has_text="Northwind Traders").wait_for(state="attached", timeout=WAIT_MS)
+    account.select_option(label="Northwind Traders")
+    modal.locator("[data-block-id='log_type_block'] select").select_option("email")  # type: ignore[attr-defined]
+    modal.locator(".modal-submit").click()  # type: ignore[attr-defined]
+    person.see(".msg.ephemeral", "Logged a touchpoint")
+    person.shot("logged-from-the-message")
 
 
 def test_nothing_leaves_this_machine(
