@@ -53,7 +53,7 @@ def tour(pg: Playground) -> None:
         "log",
     ):
         ws.command(MAYA, "CGENERAL", text)
-    assert pg.fake.wait_for(lambda: pg.fake.messages_in("CESCALATE"), timeout=10)
+    assert pg.fake.wait_for(lambda: pg.fake.messages_in("CESCALATE"), timeout=30)
     parent = pg.fake.messages_in("CESCALATE")[0]
     esc_id = next(b for b in parent["blocks"] if b["type"] == "actions")["elements"][0]["value"]
     ws.action(

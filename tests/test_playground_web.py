@@ -45,6 +45,12 @@ def test_a_typed_command_is_a_signed_slash_command_answered_to_its_author_only(
         "/api/command", json={"user": MAYA, "channel": "CGENERAL", "text": "/cs account Northwind"}
     )
     assert answer.json() == {"ok": True, "status": 200}
+    # In the ack, or (a busy machine, past the ack budget) a moment later through its response_url.
+    assert playground.fake.wait_for(
+        lambda: any("Northwind Traders" in str(e.blocks) for e in playground.workspace.ephemerals)
+        or any("Northwind Traders" in str(r.body) for r in playground.fake.responses),
+        timeout=20,
+    )
     mine = http.get("/api/state", params={"user": MAYA, "channel": "CGENERAL"}).json()
     texts = [e["text"] for e in mine["ephemerals"]]
     assert texts[0] == "/cs account Northwind"  # the echo of what was typed
