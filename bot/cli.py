@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import click
 
-from bot.errors import SettingsError
-from bot.settings import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def settings_or_exit(require_slack: bool) -> Settings:
-    """Load settings, or print the one line that names the problem and exit 2."""
-    try:
-        return load_settings(require_slack=require_slack)
-    except SettingsError as exc:
-        click.echo(f"csbot: {exc}", err=True)
-        sys.exit(2)
-
-
-def friendly_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SettingsError as exc:
-            click.echo(f"csbot: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+from bot.cli_support import friendly_errors, settings_or_exit
+from bot.playground.commands import demo_cmd, playground_cmd
+from bot.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +20,10 @@ def main() -> None:
 
     Settings come from the environment and .env (see .env.example).
     """
+
+
+main.add_command(demo_cmd)  # the demo and the playground (PRODUCT.md §7, §7.1)
+main.add_command(playground_cmd)
 
 
 @main.command()
