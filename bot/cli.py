@@ -6,46 +6,86 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 
+from bot.accounts.import_help import accounts_help
 from bot.errors import SettingsError
-from bot.settings import Settings, load_settings
+from bot.settings import DEFAULT_DATABASE_URL, Settings, load_settings, setting_names
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def settings_or_exit(require_slack: bool) -> Settings:
+# The settings each command reads (PRODUCT.md §7): a command checks only these, so a
+# malformed signing secret never stops `csbot db current` or an import.
+DB_ONLY = ("DATABASE_URL", "CSBOT_LOG_LEVEL")
+IMPORTS = (*DB_ONLY, "SLACK_BOT_TOKEN", "SLACK_API_URL", "CSBOT_TZ")
+SCHEDULER = tuple(n for n in setting_names() if n not in ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "PORT"))
+
+
+def settings_or_exit(require_slack: bool, uses: tuple[str, ...] | None = None) -> Settings:
     """Load settings, or print the one line that names the problem and exit 2."""
+    ctx = click.get_current_context()
+    obj = ctx.ensure_object(dict)
     try:
-        return load_settings(require_slack=require_slack)
+        settings = load_settings(require_slack=require_slack, uses=uses, env_file=obj.get("env_file"))
     except SettingsError as exc:
         click.echo(f"csbot: {exc}", err=True)
         sys.exit(2)
+    obj["settings"] = settings
+    return settings
 
 
 def friendly_errors(fn: F) -> F:
+    """Settings, database and Slack failures end a command with one line and exit 2."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from slack_sdk.errors import SlackApiError, SlackClientError
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             return fn(*args, **kwargs)
         except SettingsError as exc:
-            click.echo(f"csbot: {exc}", err=True)
-            sys.exit(2)
+            fail(str(exc))
+        except SQLAlchemyError as exc:
+            from bot.failures import database_error_line
+
+            settings = click.get_current_context().ensure_object(dict).get("settings")
+            fail(database_error_line(exc, settings.database_url if settings else DEFAULT_DATABASE_URL))
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            from bot.failures import slack_exception_line
+
+            fail(slack_exception_line(exc))
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+def fail(line: str, code: int = 2) -> NoReturn:
+    click.echo(f"csbot: {line}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="csbot", prog_name="csbot", message="%(prog)s %(version)s")
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The .env to read (default: CSBOT_ENV_FILE, else ./.env).",
+)
+@click.pass_context
+def main(ctx: click.Context, env_file: Path | None) -> None:
     """csbot: the Slack bot a Customer Success team runs its week on.
 
-    Settings come from the environment and .env (see .env.example).
+    Settings come from the environment over a .env file (see .env.example);
+    `csbot doctor` checks them, the database and Slack.
     """
+    ctx.ensure_object(dict)["env_file"] = env_file
 
 
-@main.command()
+@main.command(short_help="Run the bot (Socket Mode or HTTP).")
 @click.option("--port", type=int, default=None, help="HTTP port (default: PORT, else 3000).")
 @friendly_errors
 def run(port: int | None) -> None:
@@ -56,55 +96,73 @@ def run(port: int | None) -> None:
     sys.exit(run_bot(settings, port=port))
 
 
+@main.command(short_help="Check settings, database and Slack; say what to fix.")
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check settings, the database and Slack, one line each (✓ or ✗ with the fix).
+
+    Exit 0 only when every check passes. Nothing is written; no database is created.
+    """
+    from bot.doctor import diagnose
+
+    healthy = diagnose(ctx.ensure_object(dict).get("env_file"), lambda check: click.echo(str(check)))
+    click.echo("All checks passed." if healthy else "Fix the ✗ lines above, then run `csbot doctor` again.")
+    sys.exit(0 if healthy else 1)
+
+
 @main.group()
 def db() -> None:
-    """Database schema commands."""
+    """Database schema: upgrade, current."""
 
 
-@db.command("upgrade")
+@db.command("upgrade", short_help="Create or upgrade the schema.")
 @friendly_errors
 def db_upgrade() -> None:
     """Create or upgrade the schema to the latest revision (keeps your data)."""
+    from bot.settings import database_location
     from models.db import make_engine
     from models.migrate import head_revision, upgrade
 
-    settings = settings_or_exit(require_slack=False)
+    settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
     engine = make_engine(settings.database_url)
     before, after = upgrade(engine)
-    where = engine.url.render_as_string(hide_password=True)
+    where = database_location(settings.database_url)
     if before == after:
         click.echo(f"Database {where} is already at the latest revision ({after}); nothing to do.")
     else:
         click.echo(f"Upgraded {where} from {before or 'empty'} to {after} (latest is {head_revision()}).")
 
 
-@db.command("current")
+@db.command("current", short_help="The schema revision and the latest.")
 @friendly_errors
 def db_current() -> None:
-    """Show the database's revision and the latest one."""
-    from models.db import make_engine
+    """Show the database's revision and the latest one (never creates a database)."""
     from models.migrate import current_revision, head_revision
 
-    settings = settings_or_exit(require_slack=False)
-    engine = make_engine(settings.database_url)
+    settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
+    engine = _existing_engine(settings)
     click.echo(f"database: {current_revision(engine) or 'empty'}; latest: {head_revision()}")
 
 
 @main.group("import")
 def import_() -> None:
-    """Import CSV files (UTF-8, header row, any column order). All or nothing."""
+    """Import CSV files: accounts, usage, nps. All or nothing."""
 
 
-@import_.command("accounts")
+@import_.command("accounts", epilog=accounts_help(), short_help="Upsert accounts from a CRM export.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly_errors
 def import_accounts_cmd(file: Path) -> None:
-    """Upsert accounts from FILE (columns: name, arr, external_id, segment, csm,
-    renewal_date, contract_start, stage, licensed_users)."""
+    """Upsert accounts from FILE, keyed on external_id, else name.
+
+    FILE is a CSV export (comma, semicolon, tab or | separated; UTF-8, with or
+    without a BOM) with a header row; columns in any order, named as below or by
+    one of their other names (case, spaces and punctuation do not matter).
+    """
     from bot.accounts.importer import import_accounts
     from bot.clock import SystemClock
 
-    settings = settings_or_exit(require_slack=False)
+    settings = settings_or_exit(require_slack=False, uses=IMPORTS)
     engine = _engine_at_head(settings)
     resolver = _resolve_csm_emails(file, settings)
     _run_import(
@@ -127,7 +185,7 @@ def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> N
     from models.db import session_scope
 
     try:
-        with file.open(newline="", encoding="utf-8") as stream, session_scope(engine) as session:
+        with file.open(newline="", encoding="utf-8-sig") as stream, session_scope(engine) as session:
             result = run(session, stream)
     except ImportRejected as exc:
         click.echo(f"Rejected {file.name}: {len(exc.errors)} bad row(s); nothing was written.", err=True)
@@ -150,39 +208,62 @@ def _import_health_file(file: Path, kind: str) -> None:
     from bot.accounts.health_import import import_nps, import_usage
     from bot.clock import SystemClock
 
-    settings = settings_or_exit(require_slack=False)
+    settings = settings_or_exit(require_slack=False, uses=IMPORTS)
     engine = _engine_at_head(settings)
     importer = {"usage": import_usage, "nps": import_nps}[kind]
     _run_import(file, engine, lambda session, stream: importer(session, stream, SystemClock()))
 
 
-@import_.command("usage")
+@import_.command("usage", short_help="Upsert usage snapshots.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly_errors
 def import_usage_cmd(file: Path) -> None:
-    """Upsert usage snapshots from FILE (columns: account (name or external_id),
-    date, active_users, licensed_users, feature_adoption_pct)."""
+    """Upsert usage snapshots from FILE, keyed on account + date.
+
+    Columns: account (name or external_id), date (YYYY-MM-DD), active_users,
+    licensed_users, optional feature_adoption_pct (0-100). Delimiter and header
+    names are matched as for `csbot import accounts`.
+    """
     _import_health_file(file, "usage")
 
 
-@import_.command("nps")
+@import_.command("nps", short_help="Upsert NPS responses.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly_errors
 def import_nps_cmd(file: Path) -> None:
-    """Upsert NPS responses from FILE (columns: account (name or external_id),
-    date, score 0-10, respondent, comment)."""
+    """Upsert NPS responses from FILE, keyed on account + date + respondent.
+
+    Columns: account (name or external_id), date (YYYY-MM-DD), score (0-10),
+    optional respondent, comment. Delimiter and header names are matched as for
+    `csbot import accounts`.
+    """
     _import_health_file(file, "nps")
 
 
-def _engine_at_head(settings: Settings) -> Any:
+def _existing_engine(settings: Settings) -> Any:
+    """An engine on a database that exists: a check never creates a SQLite file."""
+    from bot.settings import sqlite_file
     from models.db import make_engine
+
+    file = sqlite_file(settings.database_url)
+    if file is not None and not file.exists():
+        fail(f"there is no database at {file}: run `csbot db upgrade` to create it (or fix DATABASE_URL)")
+    return make_engine(settings.database_url)
+
+
+def _engine_at_head(settings: Settings) -> Any:
     from models.migrate import is_current
 
-    engine = make_engine(settings.database_url)
+    engine = _existing_engine(settings)
     if not is_current(engine):
-        click.echo("csbot: the database schema is not up to date: run `csbot db upgrade` first.", err=True)
-        sys.exit(2)
+        fail("the database schema is not up to date: run `csbot db upgrade` first.")
     return engine
+
+
+def _startup_line(settings: Settings) -> None:
+    from bot.settings import startup_line
+
+    click.echo(startup_line(settings), err=True)
 
 
 def _resolve_csm_emails(file: Path, settings: Settings) -> Callable[[str], str | None] | None:
@@ -190,44 +271,31 @@ def _resolve_csm_emails(file: Path, settings: Settings) -> Callable[[str], str |
     the import's transaction opens; None without a bot token (the rows then say so)."""
     if settings.slack_bot_token is None:
         return None
-    from slack_sdk.errors import SlackApiError
-
     from bot.accounts.importer import csm_emails
     from bot.app import build_client
+    from bot.slack.lookup import LookupFailed, lookup_emails
 
     try:
-        with file.open(newline="", encoding="utf-8") as stream:
+        with file.open(newline="", encoding="utf-8-sig") as stream:
             emails = sorted(csm_emails(stream))
     except UnicodeDecodeError:
         return None  # the import itself reports it
     if not emails:
         return None
     click.echo(f"Looking up {len(emails):,} CSM email(s) in Slack…", err=True)
-    client = build_client(settings)
-    found: dict[str, str | None] = {}
-    for email in emails:
-        try:
-            found[email] = client.users_lookupByEmail(email=email)["user"]["id"]
-        except SlackApiError as exc:
-            error = exc.response.get("error", "unknown_error")
-            if error != "users_not_found":
-                click.echo(
-                    f"csbot: Slack refused users.lookupByEmail ({error}); check SLACK_BOT_TOKEN and its "
-                    "users:read.email scope. Nothing was written.",
-                    err=True,
-                )
-                sys.exit(1)
-            found[email] = None
-        except OSError as exc:
-            click.echo(f"csbot: could not reach Slack ({exc}). Nothing was written.", err=True)
-            sys.exit(1)
+    try:
+        found = lookup_emails(build_client(settings, retries=False), emails)
+    except LookupFailed as exc:
+        fail(f"{exc}. Nothing was written.", 1)
+    except OSError as exc:
+        fail(f"could not reach Slack ({exc}). Nothing was written.", 1)
     return found.get
 
 
 # --- delivery and scheduling (PRODUCT.md §6.3) ------------------------------------------
 
 
-@main.group("outbox", invoke_without_command=True)
+@main.group("outbox", invoke_without_command=True, short_help="Undelivered messages; retry one.")
 @click.pass_context
 @friendly_errors
 def outbox_cmd(ctx: click.Context) -> None:
@@ -236,7 +304,7 @@ def outbox_cmd(ctx: click.Context) -> None:
         return
     from jobs.outbox import dead_rows
 
-    settings = settings_or_exit(require_slack=False)
+    settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
     rows = dead_rows(_engine_at_head(settings))
     if not rows:
         click.echo("No dead messages: everything queued was delivered or is still being retried.")
@@ -255,7 +323,7 @@ def _target(row: Any) -> str:
     return f"{where} (thread)" if row.thread_key or row.thread_ts else where
 
 
-@outbox_cmd.command("retry")
+@outbox_cmd.command("retry", short_help="Queue a dead message again.")
 @click.argument("row_id", metavar="ID", type=int)
 @friendly_errors
 def outbox_retry(row_id: int) -> None:
@@ -263,7 +331,7 @@ def outbox_retry(row_id: int) -> None:
     from bot.clock import SystemClock
     from jobs.outbox import requeue
 
-    settings = settings_or_exit(require_slack=False)
+    settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
     row, requeued = requeue(_engine_at_head(settings), SystemClock(), row_id)
     if row is None:
         click.echo(f"No Outbox message with ID {row_id}; `csbot outbox` lists the dead ones.", err=True)
@@ -274,7 +342,7 @@ def outbox_retry(row_id: int) -> None:
     click.echo(f"Queued message {row_id} ({row.key}) for {_target(row)} again; the bot will send it now.")
 
 
-@main.command("scheduler")
+@main.command("scheduler", short_help="Run the scheduler alone.")
 @click.option(
     "--lock-retry",
     type=click.FloatRange(min=0.1),
@@ -299,7 +367,8 @@ def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
     from jobs.registry import load_specs
     from jobs.scheduler import SchedulerService
 
-    settings = settings_or_exit(require_slack=False)
+    settings = settings_or_exit(require_slack=False, uses=SCHEDULER)
+    _startup_line(settings)
     configure_logging(settings.log_level)
     engine = _engine_at_head(settings)
     service = SchedulerService(

@@ -134,13 +134,16 @@ def test_every_wing_says_what_it_holds_and_may_import() -> None:
         if not init.parent.exists():
             continue  # a wing that does not exist yet
         doc = ast.get_docstring(ast.parse(init.read_text()))
-        assert doc and "May import" in doc, f"bot/{wing}/__init__.py needs a docstring saying what it may import"
+        assert doc and "May import" in doc, (
+            f"bot/{wing}/__init__.py needs a docstring saying what it may import"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("bot")))
 def test_no_module_in_bot_is_over_400_lines(name: str) -> None:
     lines = len(MODULES[name].read_text().splitlines())
-    assert lines <= MAX_LINES, f"{MODULES[name].relative_to(ROOT)} has {lines} lines; split it by what it does"
+    where = MODULES[name].relative_to(ROOT)
+    assert lines <= MAX_LINES, f"{where} has {lines} lines; split it by what it does"
 
 
 def test_the_walk_sees_the_imports_it_checks() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bot import runner
+from bot.playground.fake_slack import FakeSlack
 from bot.settings import Secret, Settings
 from models.db import make_engine
 from models.migrate import upgrade
@@ -19,18 +20,22 @@ def migrated_url(tmp_path: Any) -> str:
     return url
 
 
-def _settings(url: str, **extra: Any) -> Settings:
+def _settings(url: str, fake: FakeSlack, **extra: Any) -> Settings:
+    """Settings against the fake Slack: `csbot run` asks auth.test before serving."""
     return Settings(
-        slack_bot_token=Secret("xoxb-run-test"),
+        slack_bot_token=Secret(fake.bot_token),
         slack_signing_secret=Secret("abcdefgh1234"),
         database_url=url,
-        slack_api_url="http://127.0.0.1:9/api/",
+        slack_api_url=fake.api_url,
         scheduler_enabled=False,
         **extra,
     )
 
 
-def test_socket_mode_when_app_token_is_set(monkeypatch: pytest.MonkeyPatch, migrated_url: str) -> None:
+def test_socket_mode_when_app_token_is_set(
+    monkeypatch: pytest.MonkeyPatch, migrated_url: str, fake_slack: FakeSlack
+) -> None:
+    fake_slack.app_token = "xapp-1-test"
     started: list[tuple[Any, str]] = []
 
     class FakeSocketModeHandler:
@@ -45,20 +50,22 @@ def test_socket_mode_when_app_token_is_set(monkeypatch: pytest.MonkeyPatch, migr
 
     monkeypatch.setattr(socket_mode, "BudgetedSocketModeHandler", FakeSocketModeHandler)
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("HTTP server started in Socket Mode"))
-    assert runner.run_bot(_settings(migrated_url, slack_app_token=Secret("xapp-1-test"))) == 0
+    assert runner.run_bot(_settings(migrated_url, fake_slack, slack_app_token=Secret("xapp-1-test"))) == 0
     assert len(started) == 1
     assert started[0][1] == "xapp-1-test"
-    assert started[0][0].client.base_url == "http://127.0.0.1:9/api/"
+    assert started[0][0].client.base_url == fake_slack.api_url
 
 
-def test_http_mode_serves_slack_events_on_port(monkeypatch: pytest.MonkeyPatch, migrated_url: str) -> None:
+def test_http_mode_serves_slack_events_on_port(
+    monkeypatch: pytest.MonkeyPatch, migrated_url: str, fake_slack: FakeSlack
+) -> None:
     served: list[dict[str, Any]] = []
 
     def fake_uvicorn_run(asgi: Any, **kwargs: Any) -> None:
         served.append({"routes": [r.path for r in asgi.routes], **kwargs})
 
     monkeypatch.setattr("uvicorn.run", fake_uvicorn_run)
-    assert runner.run_bot(_settings(migrated_url, port=3456)) == 0
+    assert runner.run_bot(_settings(migrated_url, fake_slack, port=3456)) == 0
     assert served == [
         {
             "routes": ["/slack/events", "/healthz"],
