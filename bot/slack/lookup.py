@@ -43,7 +43,9 @@ def lookup_emails(
                             "run the import again in a few minutes"
                         ) from None
                     waits += 1
-                    sleep(float(exc.response.headers.get("Retry-After", "1") or 1))
+                    headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+                    wait = headers.get("retry-after", "1")
+                    sleep(float((wait[0] if isinstance(wait, list) else wait) or 1))
                     continue
                 if error == "users_not_found":
                     found[email] = None
