@@ -75,3 +75,42 @@ def test_http_mode_serves_slack_events_on_port(
             "access_log": False,
         }
     ]
+
+
+def test_an_escalations_channel_without_the_bot_is_warned_in_the_log_and_to_admins(
+    monkeypatch: pytest.MonkeyPatch,
+    migrated_url: str,
+    fake_slack: FakeSlack,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The bot still starts (everything else works), logs the problem and DMs each
+    admin through the Outbox, which the running worker delivers."""
+    delivered: list[bool] = []
+
+    def fake_uvicorn_run(asgi: Any, **kwargs: Any) -> None:
+        delivered.append(fake_slack.wait_for(lambda: fake_slack.messages_in("UADMIN"), timeout=10))
+
+    monkeypatch.setattr("uvicorn.run", fake_uvicorn_run)
+    settings = _settings(migrated_url, fake_slack, escalation_channel="CNOBOT", admins=("UADMIN",))
+    assert runner.run_bot(settings) == 0
+    assert delivered == [True]
+    warning = (
+        "I cannot post escalations: escalations channel #no-bot-here (CNOBOT): the bot is not a member: "
+        "/invite @csbot in #no-bot-here. Run `csbot doctor` after fixing it."
+    )
+    assert [m["text"] for m in fake_slack.messages_in("UADMIN")] == [f":warning: {warning}"]
+    assert f"WARNING csbot: start-up check: {warning}" in capfd.readouterr().err
+
+
+def test_an_invalid_token_stops_start_up_with_one_line(
+    migrated_url: str, fake_slack: FakeSlack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings = _settings(migrated_url, fake_slack)
+    fake_slack.bot_token = "xoxb-rotated"
+    assert runner.run_bot(settings) == 2
+    err = capfd.readouterr().err
+    assert err.splitlines()[-1] == (
+        "csbot: Slack refused auth.test (invalid_auth): SLACK_BOT_TOKEN is wrong: copy the Bot User OAuth "
+        "Token (OAuth & Permissions) again"
+    )
+    assert "Traceback" not in err

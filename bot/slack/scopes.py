@@ -8,6 +8,8 @@ from __future__ import annotations
 # method -> the scopes that allow it (any one, by conversation type where Slack splits them)
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
+    # Socket Mode's handshake uses the app-level token (connections:write), not a bot scope.
+    "apps.connections.open": (),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),
