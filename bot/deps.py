@@ -15,6 +15,7 @@ from bot.accounts.matching import AccountIndex
 from bot.clock import Clock
 from bot.escalations.policy import EscalationPolicy
 from bot.settings import Settings
+from bot.slack.permalinks import WorkspaceUrl
 from bot.slack.users import UserDirectory, slack_fetch
 
 
@@ -44,6 +45,8 @@ class Deps:
     # This app's `/cs` sub-commands by name, built from each feature's registration
     # when the app is built (handlers/commands.py): `fn(request, deps) -> Reply | None`.
     subcommands: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # The workspace URL message links are built from (auth.test, once per process).
+    workspace: WorkspaceUrl = field(default_factory=WorkspaceUrl)
 
     def __post_init__(self) -> None:
         if self.users is None:

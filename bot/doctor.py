@@ -228,12 +228,17 @@ def diagnose(env_file: Path | None, emit: Callable[[Check], None]) -> bool:
     return all(c.ok for c in results)
 
 
-def startup_check(settings: Settings, client: WebClient) -> tuple[str | None, list[str]]:
+def startup_check(
+    settings: Settings, client: WebClient, found: dict[str, Any] | None = None
+) -> tuple[str | None, list[str]]:
     """What `csbot run` asks Slack before serving: (the line that stops start-up,
-    or None; warnings to log and DM the admins). A bad token stops it: every post
+    or None; warnings to log and DM the admins); `found` gets auth.test's answer
+    (the workspace URL message links are built from). A bad token stops it: every post
     would fail. An escalations channel the bot cannot post in is a warning: the
     rest of the bot works, and the admins can fix it while it runs."""
-    _, _, auth = auth_test(client)
+    data, _, auth = auth_test(client)
+    if found is not None and data:
+        found.update(data)
     if not auth.ok:
         return auth.line, []
     socket = check_socket_mode(settings)

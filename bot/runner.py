@@ -40,11 +40,13 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    fatal, warnings = startup_check(settings, build_client(settings, retries=False))
+    workspace: dict[str, Any] = {}
+    fatal, warnings = startup_check(settings, build_client(settings, retries=False), workspace)
     if fatal is not None:
         print(f"csbot: {fatal}", file=sys.stderr)
         return 2
     app, deps = build_app(settings, engine)
+    deps.workspace.set(workspace.get("url"))
     warn_admins(deps, warnings)
     background = start_background(settings, deps)
     try:

@@ -67,3 +67,21 @@ def test_a_click_on_a_message_posted_before_revisions_still_works(team: Bot) -> 
     click(bot, msg, ActionId.ESC_ACK, user_id="UCSM1")
     flush(bot)
     assert "Acknowledged" in field_value(parent(bot), "Status")
+
+
+def test_the_list_links_each_thread_without_a_call_per_row(team: Bot) -> None:
+    """`/cs escalations` answers within the ack budget at any Slack latency: the links
+    come from the posted channel and ts and the workspace URL (one auth.test per process)."""
+    bot = team
+    for text in ("Acme Corp sev2 reports empty", "Globex sev1 SSO down", "Globex sev3 typo on invoice"):
+        open_via_command(bot, text)
+    stamps = [parent(bot, index)["ts"] for index in range(3)]
+    bot.fake.reset()  # forget the calls so far (the messages' ts are kept above)
+    first = bot.send.command("escalations all", user_id="UOUT1").json()
+    again = bot.send.command("escalations all", user_id="UOUT1").json()
+    assert bot.fake.calls_to("chat.getPermalink") == []
+    assert len(bot.fake.calls_to("auth.test")) == 1
+    for reply in (first, again):
+        body = "\n".join(b["text"]["text"] for b in reply["blocks"] if b["type"] == "section")
+        for ts in stamps:
+            assert f"<https://fake.slack.com/archives/CESC/p{ts.replace('.', '')}|thread>" in body
