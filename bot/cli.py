@@ -42,6 +42,8 @@ def friendly_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from urllib.error import URLError
+
         from slack_sdk.errors import SlackApiError, SlackClientError
         from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,10 +56,12 @@ def friendly_errors(fn: F) -> F:
 
             settings = click.get_current_context().ensure_object(dict).get("settings")
             fail(database_error_line(exc, settings.database_url if settings else DEFAULT_DATABASE_URL))
-        except (SlackApiError, SlackClientError, OSError) as exc:
+        except (SlackApiError, SlackClientError, URLError, ConnectionError, TimeoutError) as exc:
             from bot.failures import slack_exception_line
 
             fail(slack_exception_line(exc))
+        except OSError as exc:  # a file: unreadable, a folder, no space left
+            fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
 
     return wrapper  # type: ignore[return-value]
 

@@ -57,7 +57,8 @@ def check_settings(env_file: Path | None) -> tuple[Settings | None, list[Check]]
         checks.append(
             Check(
                 False,
-                f"{' and '.join(missing)} not set: copy it from the Slack app's pages into .env "
+                f"{' and '.join(missing)} not set: copy {'it' if len(missing) == 1 else 'them'} "
+                "from the Slack app's pages into .env "
                 "(README, 'Create the Slack app')",
             )
         )

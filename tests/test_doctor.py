@@ -204,3 +204,13 @@ def test_clock_is_not_needed_for_the_time_zone_line() -> None:
     assert str(check_time_zone(Settings(tz="Europe/Paris"), now)).startswith(
         "✓ time zone Europe/Paris: it is Fri 16:00 there now"
     )
+
+
+def test_tokens_not_set_are_named(sqlite_url: str, tmp_path: Path) -> None:
+    done = csbot(["doctor"], {"DATABASE_URL": sqlite_url}, tmp_path)
+    assert done.code == 1
+    assert done.lines()[1] == (
+        "✗ SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set: copy them from the Slack app's pages into .env "
+        "(README, 'Create the Slack app')"
+    )
+    assert done.lines()[2].startswith("✓ database")
