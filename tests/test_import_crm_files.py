@@ -133,3 +133,18 @@ def test_a_rate_limit_that_never_ends_is_one_line(db_url: str, fake_slack: FakeS
         "minutes. Nothing was written."
     )
     assert _accounts(db_url) == []
+
+
+def test_the_lookup_waits_as_long_as_retry_after_says(fake_slack: FakeSlack) -> None:
+    from slack_sdk import WebClient
+
+    from bot.slack.lookup import lookup_emails
+
+    fake_slack.fail("users.lookupByEmail", status=429, retry_after=7, times=1)
+    fake_slack.fail("users.lookupByEmail", status=429, retry_after=3, times=1)
+    waited: list[float] = []
+    client = WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
+    client.retry_handlers = []  # the lookup, not slack_sdk, decides how long to wait
+    found = lookup_emails(client, ["casey@example.com", "nobody@example.com"], sleep=waited.append)
+    assert waited == [7.0, 3.0]
+    assert found == {"casey@example.com": "UCSM1", "nobody@example.com": None}
