@@ -9,24 +9,47 @@ from typing import Any, TextIO
 
 import click
 
-from bot.cli_support import friendly_errors, settings_or_exit
+from bot.accounts.import_help import accounts_help
+from bot.cli_reports import digest_cmd, metrics_cmd
+from bot.cli_support import (
+    DB_ONLY,
+    IMPORTS,
+    SCHEDULER,
+    engine_at_head,
+    existing_engine,
+    fail,
+    friendly_errors,
+    settings_or_exit,
+)
 from bot.playground.commands import demo_cmd, playground_cmd
 from bot.settings import Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="csbot", prog_name="csbot", message="%(prog)s %(version)s")
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The .env to read (default: CSBOT_ENV_FILE, else ./.env).",
+)
+@click.pass_context
+def main(ctx: click.Context, env_file: Path | None) -> None:
     """csbot: the Slack bot a Customer Success team runs its week on.
 
-    Settings come from the environment and .env (see .env.example).
+    Settings come from the environment over a .env file (see .env.example);
+    `csbot doctor` checks them, the database and Slack.
     """
+    ctx.ensure_object(dict)["env_file"] = env_file
 
 
 main.add_command(demo_cmd)  # the demo and the playground (PRODUCT.md §7, §7.1)
 main.add_command(playground_cmd)
+main.add_command(metrics_cmd)  # the director's figures and the weekly digest (§6.1, §6.2)
+main.add_command(digest_cmd)
 
 
-@main.command()
+@main.command(short_help="Run the bot (Socket Mode or HTTP).")
 @click.option("--port", type=int, default=None, help="HTTP port (default: PORT, else 3000).")
 @friendly_errors
 def run(port: int | None) -> None:
@@ -37,56 +60,74 @@ def run(port: int | None) -> None:
     sys.exit(run_bot(settings, port=port))
 
 
+@main.command(short_help="Check settings, database and Slack; say what to fix.")
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check settings, the database and Slack, one line each (✓ or ✗ with the fix).
+
+    Exit 0 only when every check passes. Nothing is written; no database is created.
+    """
+    from bot.doctor import diagnose
+
+    healthy = diagnose(ctx.ensure_object(dict).get("env_file"), lambda check: click.echo(str(check)))
+    click.echo("All checks passed." if healthy else "Fix the ✗ lines above, then run `csbot doctor` again.")
+    sys.exit(0 if healthy else 1)
+
+
 @main.group()
 def db() -> None:
-    """Database schema commands."""
+    """Database schema: upgrade, current."""
 
 
-@db.command("upgrade")
+@db.command("upgrade", short_help="Create or upgrade the schema.")
 @friendly_errors
 def db_upgrade() -> None:
     """Create or upgrade the schema to the latest revision (keeps your data)."""
+    from bot.settings import database_location
     from models.db import make_engine
     from models.migrate import head_revision, upgrade
 
-    settings = settings_or_exit(require_slack=False)
+    settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
     engine = make_engine(settings.database_url)
     before, after = upgrade(engine)
-    where = engine.url.render_as_string(hide_password=True)
+    where = database_location(settings.database_url)
     if before == after:
         click.echo(f"Database {where} is already at the latest revision ({after}); nothing to do.")
     else:
         click.echo(f"Upgraded {where} from {before or 'empty'} to {after} (latest is {head_revision()}).")
 
 
-@db.command("current")
+@db.command("current", short_help="The schema revision and the latest.")
 @friendly_errors
 def db_current() -> None:
-    """Show the database's revision and the latest one."""
-    from models.db import make_engine
+    """Show the database's revision and the latest one (never creates a database)."""
     from models.migrate import current_revision, head_revision
 
-    settings = settings_or_exit(require_slack=False)
-    engine = make_engine(settings.database_url)
+    settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
+    engine = existing_engine(settings)
     click.echo(f"database: {current_revision(engine) or 'empty'}; latest: {head_revision()}")
 
 
 @main.group("import")
 def import_() -> None:
-    """Import CSV files (UTF-8, header row, any column order). All or nothing."""
+    """Import CSV files: accounts, usage, nps. All or nothing."""
 
 
-@import_.command("accounts")
+@import_.command("accounts", epilog=accounts_help(), short_help="Upsert accounts from a CRM export.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly_errors
 def import_accounts_cmd(file: Path) -> None:
-    """Upsert accounts from FILE (columns: name, arr, external_id, segment, csm,
-    renewal_date, contract_start, stage, licensed_users)."""
+    """Upsert accounts from FILE, keyed on external_id, else name.
+
+    FILE is a CSV export (comma, semicolon, tab or | separated; UTF-8, with or
+    without a BOM) with a header row; columns in any order, named as below or by
+    one of their other names (case, spaces and punctuation do not matter).
+    """
     from bot.accounts.importer import import_accounts
     from bot.clock import SystemClock
 
-    settings = settings_or_exit(require_slack=False)
-    engine = _engine_at_head(settings)
+    settings = settings_or_exit(require_slack=False, uses=IMPORTS)
+    engine = engine_at_head(settings)
     resolver = _resolve_csm_emails(file, settings)
     _run_import(
         file,
@@ -109,7 +150,7 @@ def _run_import(file: Path, engine: Any, run: Callable[[Any, TextIO], Any]) -> N
     from models.db import session_scope
 
     try:
-        with file.open(newline="", encoding="utf-8") as stream, session_scope(engine) as session:
+        with file.open(newline="", encoding="utf-8-sig") as stream, session_scope(engine) as session:
             result = run(session, stream)
     except ImportRejected as exc:
         click.echo(f"Rejected {file.name}: {len(exc.errors)} bad row(s); nothing was written.", err=True)
@@ -132,27 +173,35 @@ def _import_health_file(file: Path, kind: str) -> None:
     from bot.accounts.health_import import import_nps, import_usage
     from bot.clock import SystemClock
 
-    settings = settings_or_exit(require_slack=False)
-    engine = _engine_at_head(settings)
+    settings = settings_or_exit(require_slack=False, uses=IMPORTS)
+    engine = engine_at_head(settings)
     importer = {"usage": import_usage, "nps": import_nps}[kind]
     _run_import(file, engine, lambda session, stream: importer(session, stream, SystemClock()))
 
 
-@import_.command("usage")
+@import_.command("usage", short_help="Upsert usage snapshots.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly_errors
 def import_usage_cmd(file: Path) -> None:
-    """Upsert usage snapshots from FILE (columns: account (name or external_id),
-    date, active_users, licensed_users, feature_adoption_pct)."""
+    """Upsert usage snapshots from FILE, keyed on account + date.
+
+    Columns: account (name or external_id), date (YYYY-MM-DD), active_users,
+    licensed_users, optional feature_adoption_pct (0-100). Delimiter and header
+    names are matched as for `csbot import accounts`.
+    """
     _import_health_file(file, "usage")
 
 
-@import_.command("nps")
+@import_.command("nps", short_help="Upsert NPS responses.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly_errors
 def import_nps_cmd(file: Path) -> None:
-    """Upsert NPS responses from FILE (columns: account (name or external_id),
-    date, score 0-10, respondent, comment)."""
+    """Upsert NPS responses from FILE, keyed on account + date + respondent.
+
+    Columns: account (name or external_id), date (YYYY-MM-DD), score (0-10),
+    optional respondent, comment. Delimiter and header names are matched as for
+    `csbot import accounts`.
+    """
     _import_health_file(file, "nps")
 
 
@@ -165,55 +214,17 @@ def import_movements_cmd(file: Path) -> None:
     from bot.clock import SystemClock
     from bot.revenue.movements_import import import_movements
 
-    settings = settings_or_exit(require_slack=False)
-    engine = _engine_at_head(settings)
+    settings = settings_or_exit(require_slack=False, uses=IMPORTS)
+    engine = engine_at_head(settings)
     _run_import(
         file, engine, lambda session, stream: import_movements(session, stream, SystemClock(), tz=settings.tz)
     )
 
 
-@main.command("metrics")
-@click.argument("kind", type=click.Choice(["week", "month", "quarter"]), default="week")
-@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD: the period containing it (default today).")
-@click.option("--segment", default=None, help="Only accounts of this segment.")
-@click.option("--csm", default=None, help="Only this CSM's book (Slack user ID U…).")
-@click.option("--json", "as_json", is_flag=True, help="Print the §6.1 JSON object instead of a table.")
-@friendly_errors
-def metrics_cmd(kind: str, as_of: str | None, segment: str | None, csm: str | None, as_json: bool) -> None:
-    """The director's figures (PRODUCT.md §6.1) for the period to date, against the one before."""
-    import json
-    from datetime import date
+def _startup_line(settings: Settings) -> None:
+    from bot.settings import startup_line
 
-    from bot.clock import SystemClock, local_date
-    from bot.metrics.flow import team_metrics
-    from bot.metrics.terminal import render_table
-    from bot.slack.mentions import is_user_id
-    from models.db import session_scope
-
-    settings = settings_or_exit(require_slack=False)
-    try:
-        day = date.fromisoformat(as_of) if as_of else local_date(SystemClock().now(), settings.tz)
-    except ValueError:
-        click.echo(f"csbot: --as-of {as_of!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-30", err=True)
-        sys.exit(2)
-    if csm is not None and not is_user_id(csm):
-        click.echo(f"csbot: --csm {csm!r} is not a Slack user ID (U…)", err=True)
-        sys.exit(2)
-    engine = _engine_at_head(settings)
-    with session_scope(engine) as session:
-        result = team_metrics(session, settings, kind=kind, as_of=day, segment=segment, csm=csm)
-    click.echo(json.dumps(result.as_json(), indent=2) if as_json else render_table(result))
-
-
-def _engine_at_head(settings: Settings) -> Any:
-    from models.db import make_engine
-    from models.migrate import is_current
-
-    engine = make_engine(settings.database_url)
-    if not is_current(engine):
-        click.echo("csbot: the database schema is not up to date: run `csbot db upgrade` first.", err=True)
-        sys.exit(2)
-    return engine
+    click.echo(startup_line(settings), err=True)
 
 
 def _resolve_csm_emails(file: Path, settings: Settings) -> Callable[[str], str | None] | None:
@@ -221,44 +232,31 @@ def _resolve_csm_emails(file: Path, settings: Settings) -> Callable[[str], str |
     the import's transaction opens; None without a bot token (the rows then say so)."""
     if settings.slack_bot_token is None:
         return None
-    from slack_sdk.errors import SlackApiError
-
     from bot.accounts.importer import csm_emails
     from bot.app import build_client
+    from bot.slack.lookup import LookupFailed, lookup_emails
 
     try:
-        with file.open(newline="", encoding="utf-8") as stream:
+        with file.open(newline="", encoding="utf-8-sig") as stream:
             emails = sorted(csm_emails(stream))
     except UnicodeDecodeError:
         return None  # the import itself reports it
     if not emails:
         return None
     click.echo(f"Looking up {len(emails):,} CSM email(s) in Slack…", err=True)
-    client = build_client(settings)
-    found: dict[str, str | None] = {}
-    for email in emails:
-        try:
-            found[email] = client.users_lookupByEmail(email=email)["user"]["id"]
-        except SlackApiError as exc:
-            error = exc.response.get("error", "unknown_error")
-            if error != "users_not_found":
-                click.echo(
-                    f"csbot: Slack refused users.lookupByEmail ({error}); check SLACK_BOT_TOKEN and its "
-                    "users:read.email scope. Nothing was written.",
-                    err=True,
-                )
-                sys.exit(1)
-            found[email] = None
-        except OSError as exc:
-            click.echo(f"csbot: could not reach Slack ({exc}). Nothing was written.", err=True)
-            sys.exit(1)
+    try:
+        found = lookup_emails(build_client(settings, retries=False), emails)
+    except LookupFailed as exc:
+        fail(f"{exc}. Nothing was written.", 1)
+    except OSError as exc:
+        fail(f"could not reach Slack ({exc}). Nothing was written.", 1)
     return found.get
 
 
 # --- delivery and scheduling (PRODUCT.md §6.3) ------------------------------------------
 
 
-@main.group("outbox", invoke_without_command=True)
+@main.group("outbox", invoke_without_command=True, short_help="Undelivered messages; retry one.")
 @click.pass_context
 @friendly_errors
 def outbox_cmd(ctx: click.Context) -> None:
@@ -267,8 +265,8 @@ def outbox_cmd(ctx: click.Context) -> None:
         return
     from jobs.outbox import dead_rows
 
-    settings = settings_or_exit(require_slack=False)
-    rows = dead_rows(_engine_at_head(settings))
+    settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
+    rows = dead_rows(engine_at_head(settings))
     if not rows:
         click.echo("No dead messages: everything queued was delivered or is still being retried.")
         return
@@ -286,7 +284,7 @@ def _target(row: Any) -> str:
     return f"{where} (thread)" if row.thread_key or row.thread_ts else where
 
 
-@outbox_cmd.command("retry")
+@outbox_cmd.command("retry", short_help="Queue a dead message again.")
 @click.argument("row_id", metavar="ID", type=int)
 @friendly_errors
 def outbox_retry(row_id: int) -> None:
@@ -294,8 +292,8 @@ def outbox_retry(row_id: int) -> None:
     from bot.clock import SystemClock
     from jobs.outbox import requeue
 
-    settings = settings_or_exit(require_slack=False)
-    row, requeued = requeue(_engine_at_head(settings), SystemClock(), row_id)
+    settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
+    row, requeued = requeue(engine_at_head(settings), SystemClock(), row_id)
     if row is None:
         click.echo(f"No Outbox message with ID {row_id}; `csbot outbox` lists the dead ones.", err=True)
         sys.exit(1)
@@ -305,7 +303,7 @@ def outbox_retry(row_id: int) -> None:
     click.echo(f"Queued message {row_id} ({row.key}) for {_target(row)} again; the bot will send it now.")
 
 
-@main.command("scheduler")
+@main.command("scheduler", short_help="Run the scheduler alone.")
 @click.option(
     "--lock-retry",
     type=click.FloatRange(min=0.1),
@@ -330,9 +328,10 @@ def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
     from jobs.registry import load_specs
     from jobs.scheduler import SchedulerService
 
-    settings = settings_or_exit(require_slack=False)
+    settings = settings_or_exit(require_slack=False, uses=SCHEDULER)
+    _startup_line(settings)
     configure_logging(settings.log_level)
-    engine = _engine_at_head(settings)
+    engine = engine_at_head(settings)
     service = SchedulerService(
         engine, SystemClock(), lambda: load_specs(settings, engine, job_modules), retry_seconds=lock_retry
     )
@@ -340,28 +339,6 @@ def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
         signal.signal(signum, lambda *_: service.request_stop())
     service.run_forever()
 
-
-@main.command("digest")
-@click.option("--preview", is_flag=True, help="Print the digest as text; nothing is posted.")
-@click.option("--send", is_flag=True, help="Queue the digest for --channel now (once per week and channel).")
-@click.option("--channel", metavar="C", help="A channel ID with a digest subscription.")
-@click.option("--week", metavar="2026-W48", help="The ISO week (default: the last complete week).")
-@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Write the chart PNG here.")
-@friendly_errors
-def digest_cmd(preview: bool, send: bool, channel: str | None, week: str | None, chart: Path | None) -> None:
-    """Preview the weekly digest (PRODUCT.md §6.2), or queue it for a channel now."""
-    from bot.clock import SystemClock
-    from bot.digest.commands import digest_command
-
-    code, text = digest_command(
-        _engine_at_head,
-        lambda: settings_or_exit(require_slack=False),
-        SystemClock(),
-        preview=preview, send=send, channel=channel, week=week, chart=chart,
-    )  # fmt: skip
-    click.echo(text, err=code != 0)
-    if code:
-        sys.exit(code)
 
 if __name__ == "__main__":
     main()

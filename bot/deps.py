@@ -15,6 +15,7 @@ from bot.accounts.matching import AccountIndex
 from bot.clock import Clock
 from bot.escalations.policy import EscalationPolicy
 from bot.settings import Settings
+from bot.slack.permalinks import WorkspaceUrl
 from bot.slack.users import UserDirectory, slack_fetch
 
 
@@ -49,6 +50,8 @@ class Deps:
     # the events listeners are registered): `fn(user_id, notice=None)`, never blocking.
     home: Any = None
     on_own_write: Callable[..., None] | None = None
+    # The workspace URL message links are built from (auth.test, once per process).
+    workspace: WorkspaceUrl = field(default_factory=WorkspaceUrl)
 
     def __post_init__(self) -> None:
         if self.users is None:

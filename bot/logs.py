@@ -29,5 +29,7 @@ def configure_logging(level: str = "INFO") -> None:
     # slack_sdk logs request headers at DEBUG; keep it quiet whatever the level.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Alembic says "Context impl SQLiteImpl" on every revision check; the start-up line says more.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # Bolt logs the request body of a bad signature; our request line says 401 instead.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)

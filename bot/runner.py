@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import sys
 from typing import Any
 
-from bot.app import build_app
+from bot.app import build_app, build_client
 from bot.deps import Deps
+from bot.doctor import startup_check
 from bot.escalations.policy import load_policy
 from bot.logs import configure_logging
-from bot.settings import Settings
+from bot.settings import Settings, sqlite_file, startup_line
 from models.db import make_engine
 from models.migrate import current_revision, head_revision
 
@@ -23,15 +26,28 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
     configure_logging(settings.log_level)
     # Fail fast on a bad CSBOT_ESCALATION_POLICY (one line naming the key), before touching the database.
     load_policy(settings.escalation_policy_path, settings.tz)
+    print(startup_line(settings), file=sys.stderr)
+    file = sqlite_file(settings.database_url)
+    if file is not None and not file.exists():  # never create an empty database here
+        print(f"csbot: there is no database at {file}: run `csbot db upgrade` to create it.", file=sys.stderr)
+        return 2
     engine = make_engine(settings.database_url)
     current, head = current_revision(engine), head_revision()
     if current != head:
         print(
             f"csbot: the database is at revision {current or 'empty'} but this version needs {head}: "
-            "run `csbot db upgrade` first."
+            "run `csbot db upgrade` first.",
+            file=sys.stderr,
         )
         return 2
+    workspace: dict[str, Any] = {}
+    fatal, warnings = startup_check(settings, build_client(settings, retries=False), workspace)
+    if fatal is not None:
+        print(f"csbot: {fatal}", file=sys.stderr)
+        return 2
     app, deps = build_app(settings, engine)
+    deps.workspace.set(workspace.get("url"))
+    warn_admins(deps, warnings)
     background = start_background(settings, deps)
     try:
         if settings.socket_mode:
@@ -58,6 +74,31 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
     finally:
         for service in reversed(background):
             service.stop()
+
+
+def warn_admins(deps: Deps, warnings: list[str]) -> None:
+    """Log each start-up warning and DM it to every admin through the Outbox (once a
+    day each: the key carries the date, so restarts do not repeat it)."""
+    if not warnings:
+        return
+    from sqlmodel import select
+
+    from bot.delivery.outbox import enqueue
+    from models.db import session_scope
+    from models.tables import Member
+
+    day = deps.clock.now().date().isoformat()
+    with session_scope(deps.engine) as session:
+        admins = set(deps.settings.admins) | set(
+            session.exec(select(Member.slack_id).where(Member.role == "admin")).all()
+        )
+        for warning in warnings:
+            log.warning("start-up check: %s", warning)
+            for admin in sorted(admins):
+                digest = hashlib.sha1(warning.encode()).hexdigest()[:12]
+                key = f"startup-warning:{day}:{admin}:{digest}"
+                enqueue(session, deps.clock, key=key, text=f":warning: {warning}", dm_user=admin)
+    deps.wake_outbox()
 
 
 def start_background(settings: Settings, deps: Deps) -> list[Any]:

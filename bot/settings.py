@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,8 @@ class Settings:
     scheduler_enabled: bool = True
     log_level: str = "INFO"
     team_cost_cents: int | None = None
+    # The .env file these settings were read from (None: the environment alone).
+    env_file: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -80,6 +82,14 @@ def _parse_secret(name: str, raw: str) -> Secret:
 
 def _parse_database_url(name: str, raw: str) -> str:
     url = raw.strip()
+    if url.startswith("sqlite://") and not url.startswith("sqlite:///") and url != "sqlite://":
+        path = url[len("sqlite://") :]
+        raise SettingsError(
+            f"{name} is malformed: {url!r} has two slashes; a file path needs three, "
+            f"e.g. sqlite:///{path} (relative) or sqlite:////var/lib/csbot/{path} (absolute)"
+        )
+    if url.startswith("sqlite:///"):
+        return "sqlite:///" + _sqlite_path(url[len("sqlite:///") :])
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
@@ -89,7 +99,30 @@ def _parse_database_url(name: str, raw: str) -> str:
         raise SettingsError(
             f"{name} is malformed: use sqlite:///path.db or postgresql://user:pass@host/dbname"
         )
+    credentials = url.split("://", 1)[1].split("/", 1)[0]
+    if credentials.count("@") > 1:
+        raise SettingsError(
+            f"{name} is malformed: the user or password contains '@'; write it URL-encoded as %40 "
+            "(postgresql://user:p%40ss@host/dbname)"
+        )
     return url
+
+
+def _sqlite_path(path: str) -> str:
+    """A SQLite file path with `~` expanded (SQLite would make a folder named `~`)."""
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return path
+    return str(Path(path).expanduser())
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """SQLite creates the file, never its folder: say so before anything opens it."""
+    file = sqlite_file(url)
+    if file is not None and not file.parent.is_dir():
+        raise SettingsError(
+            f"DATABASE_URL points into {file.parent}, which does not exist: "
+            f"create it (mkdir -p {file.parent}) or fix the path"
+        )
 
 
 def _parse_http_url(name: str, raw: str) -> str:
@@ -176,6 +209,26 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
 }
 
 
+ENV_FILE_VARIABLE = "CSBOT_ENV_FILE"
+
+
+def find_env_file(
+    explicit: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The .env to read: `--env-file`, else CSBOT_ENV_FILE, else ./.env when it exists.
+    A file named explicitly must exist (a service manager's typo must not pass silently)."""
+    environ = os.environ if environ is None else environ
+    named = explicit if explicit is not None else (environ.get(ENV_FILE_VARIABLE) or None)
+    if named is not None:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            source = "--env-file" if explicit is not None else ENV_FILE_VARIABLE
+            raise SettingsError(f"{source} names {named}, which is not a file: fix the path")
+        return path.resolve()
+    default = Path(".env")
+    return default.resolve() if default.is_file() else None
+
+
 def read_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
     """The environment over the values of `.env` (the environment wins)."""
     values: dict[str, str] = {}
@@ -185,29 +238,98 @@ def read_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
     return values
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, require_slack: bool = True) -> Settings:
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    require_slack: bool = True,
+    uses: Iterable[str] | None = None,
+    env_file: str | Path | None = None,
+) -> Settings:
     """Build Settings; raise SettingsError with one line naming the bad setting.
 
     `require_slack=False` serves commands that never talk to Slack (db upgrade, demo).
+    `uses` names the settings a command reads: only those are checked, so a
+    malformed signing secret never stops `csbot db current`. Without `env`, the
+    environment and the .env `find_env_file` picks are read; a relative SQLite path
+    is then anchored to that file's folder, so the working directory does not decide
+    where the data lives.
     """
-    source = read_environment() if env is None else env
+    found: Path | None = None
+    if env is None:
+        found = find_env_file(env_file)
+        source: Mapping[str, str] = read_environment(found)
+    else:
+        source = env
     if require_slack:
         missing = [name for name in SLACK_SETTINGS if not source.get(name, "").strip()]
         if missing:
             names = " and ".join(missing)
             verb = "is" if len(missing) == 1 else "are"
+            where = str(found) if found is not None else ".env"
             raise SettingsError(
-                f"{names} {verb} not set: put {', '.join(f'{n}=…' for n in missing)} in .env "
+                f"{names} {verb} not set: put {', '.join(f'{n}=…' for n in missing)} in {where} "
                 "(see .env.example and the README's 'Create the Slack app')"
             )
-    values: dict[str, Any] = {}
+    wanted = set(_FIELDS) if uses is None else set(uses) | (set(SLACK_SETTINGS) if require_slack else set())
+    values: dict[str, Any] = {"env_file": found}
     for env_name, (attr, parse) in _FIELDS.items():
         raw = source.get(env_name, "")
-        if raw is None or not raw.strip():
+        if env_name not in wanted or raw is None or not raw.strip():
             continue
         values[attr] = parse(env_name, raw.strip())
+    if found is not None:
+        url = values.get("database_url", DEFAULT_DATABASE_URL)
+        values["database_url"] = _anchor_sqlite(url, found.parent)
+    if "DATABASE_URL" in wanted:
+        _check_sqlite_folder(values.get("database_url", DEFAULT_DATABASE_URL))
     return Settings(**values)
+
+
+def _anchor_sqlite(url: str, folder: Path) -> str:
+    """A relative SQLite path, made absolute against `folder` (the .env's)."""
+    if not url.startswith("sqlite:///"):
+        return url
+    path = url[len("sqlite:///") :]
+    if path in ("", ":memory:") or path.startswith("file:") or Path(path).is_absolute():
+        return url
+    return "sqlite:///" + str(folder / path)
+
+
+def database_location(url: str) -> str:
+    """What the start-up line and the doctor show: the absolute file of a SQLite
+    database, or a PostgreSQL URL without its password."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        return str(Path(path).resolve()) if path not in ("", ":memory:") else "in memory"
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL or in-memory)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :]
+    return None if path in ("", ":memory:") or path.startswith("file:") else Path(path).resolve()
 
 
 def setting_names() -> list[str]:
     return list(_FIELDS)
+
+
+def startup_line(settings: Settings) -> str:
+    """Which .env was read and where the data is, so the working directory decides
+    nothing unseen (the first line `csbot run` and `csbot scheduler` print)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("csbot")
+    except PackageNotFoundError:
+        release = "(not installed)"
+    env = (
+        f"settings from {settings.env_file} and the environment"
+        if settings.env_file
+        else "no .env file read (the environment only)"
+    )
+    return f"csbot {release}: {env}; database {database_location(settings.database_url)}"

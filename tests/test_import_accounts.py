@@ -94,7 +94,10 @@ def test_bad_file_lists_every_bad_row_and_writes_nothing(session: Session) -> No
 def test_missing_required_column_and_duplicates(session: Session) -> None:
     with pytest.raises(ImportRejected) as caught:
         run(session, "name,segment\nAcme,smb\n")
-    assert [str(e) for e in caught.value.errors] == ["line 1: missing required column(s): arr"]
+    assert [str(e) for e in caught.value.errors] == [
+        "line 1: missing required column(s): arr; the columns read were 'name', 'segment' "
+        "(--help lists every column and its other names)"
+    ]
     with pytest.raises(ImportRejected) as caught:
         run(session, "name,arr\nAcme,1\nAcme,2\n")
     assert [str(e) for e in caught.value.errors] == ["line 3: name Acme already appears on line 2"]

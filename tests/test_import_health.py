@@ -84,7 +84,10 @@ def test_usage_import_lists_every_bad_row_and_writes_nothing(session: Session) -
         import_usage(
             session, io.StringIO("account,date,active_users\nAcme Corp,2026-11-01,1\n"), ManualClock(START)
         )
-    assert [str(e) for e in caught.value.errors] == ["line 1: missing required column(s): licensed_users"]
+    assert [str(e) for e in caught.value.errors] == [
+        "line 1: missing required column(s): licensed_users; the columns read were 'account', 'date', "
+        "'active_users' (--help lists every column and its other names)"
+    ]
 
 
 NPS = """account,date,score,respondent,comment

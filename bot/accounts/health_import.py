@@ -83,7 +83,7 @@ def import_usage(session: Session, stream: TextIO, clock: Clock, *, actor: str =
 
     from models.tables import UsageSnapshot
 
-    header, rows = read_csv(stream)
+    header, rows = read_csv(stream, USAGE_REQUIRED + USAGE_OPTIONAL)
     ignored = check_header(header, USAGE_REQUIRED, USAGE_OPTIONAL)
     find = _account_lookup(session)
     today = clock.now().date()
@@ -141,7 +141,7 @@ def import_nps(session: Session, stream: TextIO, clock: Clock, *, actor: str = "
 
     from models.tables import NpsResponse
 
-    header, rows = read_csv(stream)
+    header, rows = read_csv(stream, NPS_REQUIRED + NPS_OPTIONAL)
     ignored = check_header(header, NPS_REQUIRED, NPS_OPTIONAL)
     find = _account_lookup(session)
     now = clock.now()

@@ -55,7 +55,7 @@ _COLUMN_TO_FIELD = {
 def csm_emails(stream: TextIO) -> set[str]:
     """The distinct emails in an accounts file's csm column, so they can be looked
     up in Slack before the import's transaction opens (no Slack call holds a lock)."""
-    _, rows = read_csv(stream)
+    _, rows = read_csv(stream, ACCOUNT_REQUIRED + ACCOUNT_OPTIONAL)
     return {row["csm"] for _, row in rows if _EMAIL.match(row.get("csm", ""))}
 
 
@@ -168,7 +168,7 @@ def import_accounts(
     progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Upsert accounts keyed on external_id, else name. All or nothing."""
-    header, rows = read_csv(stream)
+    header, rows = read_csv(stream, ACCOUNT_REQUIRED + ACCOUNT_OPTIONAL)
     ignored = check_header(header, ACCOUNT_REQUIRED, ACCOUNT_OPTIONAL)
     if progress:
         progress(f"Checking {len(rows):,} row(s)…")

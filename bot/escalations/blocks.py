@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -126,17 +127,28 @@ def escalation_parent(card: EscalationCard) -> list[dict[str, Any]]:
     )
     actions = escalation_buttons(card.id, card.status)
     if actions:
-        blocks.append({"type": "actions", "block_id": actions_block_id(card.id), "elements": actions})
+        block_id = actions_block_id(card.id, _revision(card))
+        blocks.append({"type": "actions", "block_id": block_id, "elements": actions})
     return blocks
 
 
-def actions_block_id(escalation_id: int) -> str:
-    return f"esc:{escalation_id}:actions"
+def _revision(card: EscalationCard) -> str:
+    """Changes whenever the message does. Slack asks for new block_ids on chat.update
+    for blocks that carry inputs: a client keeps a stale Reassign selection otherwise.
+    Derived from the card, not random, so delivering the same update twice is one update."""
+    state = [card.status, card.owner, card.paged, card.last_action, str(card.last_action_at), card.resolution]
+    return hashlib.sha1(json.dumps(state, default=str).encode()).hexdigest()[:10]
+
+
+def actions_block_id(escalation_id: int, revision: str | None = None) -> str:
+    base = f"esc:{escalation_id}:actions"
+    return f"{base}:{revision}" if revision else base
 
 
 def escalation_id_from_block(block_id: str) -> int | None:
+    """The escalation of an actions block, with or without its revision suffix."""
     parts = block_id.split(":")
-    if len(parts) == 3 and parts[0] == "esc" and parts[2] == "actions" and parts[1].isdigit():
+    if len(parts) in (3, 4) and parts[0] == "esc" and parts[2] == "actions" and parts[1].isdigit():
         return int(parts[1])
     return None
 

@@ -14,6 +14,7 @@ from bot.escalations.parse import default_owner, parse_escalate
 from bot.escalations.policy import EscalationPolicy, load_policy
 from bot.escalations.service import Opened, open_escalation
 from bot.slack.answer import Answer
+from bot.slack.permalinks import build_permalink
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -64,13 +65,11 @@ def list_open(deps: Deps, user_id: str, args: str) -> Answer:
         return Answer("No open escalations. :tada:")
     now = deps.clock.now()
     listed = []
+    workspace = deps.workspace.get(deps.client) if any(r.channel and r.ts for r in rows) else None
     for row in rows:
         link = None
-        if row.channel and row.ts:
-            try:
-                link = deps.client.chat_getPermalink(channel=row.channel, message_ts=row.ts)["permalink"]
-            except Exception:  # a missing link must not hide the list
-                log.warning("no permalink for escalation %s", row.id, exc_info=True)
+        if workspace and row.channel and row.ts:
+            link = build_permalink(workspace, row.channel, row.ts)
         listed.append(
             ListedEscalation(
                 id=row.id,

@@ -116,6 +116,12 @@ def scope_for(session: Session, user_id: str, which: str) -> Select[Any] | None:
     return None
 
 
+def has_reports(session: Session, user_id: str) -> bool:
+    """Whether anyone reports to `user_id` (Member.manager_slack_id)."""
+    found = session.exec(select(Member.slack_id).where(Member.manager_slack_id == user_id).limit(1))
+    return found.first() is not None
+
+
 def at_risk_now(
     session: Session,
     clock: Clock,

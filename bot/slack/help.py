@@ -102,7 +102,8 @@ DETAILS.update(
         "Directors, execs and admins see any scope; a CSM sees their own book.",
         "risk": "`/cs risk [mine|team]` — the accounts at risk right now, worst first by ARR, with "
         "their reasons: red (score < 40), renewal within 90 days and not green, or a drop of 20+ points "
-        "in 7 days. `mine`: accounts you are CSM of; `team`: yours and your reports'; none: a CSM "
+        "in 7 days. `mine`: accounts you are CSM of; `team`: yours and your reports' (the whole "
+        "portfolio, with a note, while nobody reports to you); none: a CSM "
         "sees their own, everyone else the whole portfolio.",
         "team": "`/cs team add @user <csm|director|exec|admin> [manager @user]` — add or change "
         "someone (directors and admins; only an admin makes an admin). `/cs team list` — who is who.",

@@ -19,6 +19,7 @@ class Methods(Files):
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -47,6 +48,15 @@ class Methods(Files):
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Socket Mode's handshake: an app-level token (xapp-) with connections:write."""
+        token = args.get("_token")
+        if token != self.app_token:
+            raise _SlackError("invalid_auth")
+        if not self.app_token_can_connect:
+            raise _SlackError("missing_scope", needed="connections:write")
+        return {"url": "wss://fake.slack.com/link/?ticket=fake"}
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         cid = self._resolve_channel(args.get("channel"))

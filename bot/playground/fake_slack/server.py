@@ -40,6 +40,7 @@ from bot.playground.fake_slack.http import _Server
 from bot.playground.fake_slack.methods import Methods
 from bot.playground.fake_slack.store import Store
 from bot.playground.fake_slack.transport import Transport
+from bot.slack.scopes import BOT_SCOPES
 
 
 class FakeSlack(Transport, Store, Methods):
@@ -50,8 +51,23 @@ class FakeSlack(Transport, Store, Methods):
     for a background thread's post without sleeping.
     """
 
-    def __init__(self, bot_token: str = "xoxb-test-token", bot_user_id: str = "UBOT", team_id: str = "T0001"):
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test-token",
+        bot_user_id: str = "UBOT",
+        team_id: str = "T0001",
+        *,
+        scopes: set[str] | None = None,
+        app_token: str = "xapp-1-test-token",
+    ):
         self.bot_token = bot_token
+        # The bot token's scopes (sent in `x-oauth-scopes`; a method needing another
+        # answers missing_scope). Default: what manifest.yml asks for.
+        self.scopes: set[str] = set(BOT_SCOPES) if scopes is None else set(scopes)
+        # The app-level token apps.connections.open accepts (Socket Mode), and
+        # whether it carries connections:write.
+        self.app_token = app_token
+        self.app_token_can_connect = True
         self.bot_user_id = bot_user_id
         self.team_id = team_id
         self.bot_id = "B" + bot_user_id.lstrip("UW")

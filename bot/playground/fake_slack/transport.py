@@ -22,6 +22,7 @@ from bot.playground.fake_slack.common import (
     _truthy,
 )
 from bot.playground.fake_slack.http import _Handler, _parse_body
+from bot.slack.scopes import scope_needed
 
 
 class Transport:
@@ -104,6 +105,8 @@ class Transport:
             else:
                 status = 200
                 body = self._dispatch(method, args, token, parse_error, bad_json)
+                if token == self.bot_token:  # Slack names the token's scopes on every answer
+                    extra_headers["x-oauth-scopes"] = ",".join(sorted(self.scopes))
             self.calls.append(Call(method, args, token, headers, body, time.monotonic(), status))
             self._cond.notify_all()
         if ev is not None:
@@ -125,8 +128,13 @@ class Transport:
                 raise _SlackError("unknown_method")
             if not token:
                 raise _SlackError("not_authed")
+            if method == "apps.connections.open":
+                return {"ok": True, **fn({"_token": token})}
             if token != self.bot_token:
                 raise _SlackError("invalid_auth")
+            needed = self._scope_for(method, args)
+            if needed is not None and needed not in self.scopes:
+                raise _SlackError("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
             if parse_error:
                 raise _SlackError(parse_error)
             if "blocks" in bad_json:
@@ -139,6 +147,12 @@ class Transport:
         except _SlackError as e:
             return {"ok": False, "error": e.error, **e.extra}
         return {"ok": True, **result}
+
+    def _scope_for(self, method: str, args: dict[str, Any]) -> str | None:
+        """The scope Slack would ask of this call (by conversation type for conversations.*)."""
+        channel = args.get("channel") if isinstance(args.get("channel"), str) else None
+        is_mpim = channel is not None and channel.startswith("G") and channel in self._dms
+        return scope_needed(method, channel, is_mpim=is_mpim)
 
     def _handle_response_url(self, handler: _Handler, token: str, raw: bytes, headers: _Headers) -> None:
         url = f"{self.base_url}/response/{token}"
