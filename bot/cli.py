@@ -108,9 +108,9 @@ def db_current() -> None:
     click.echo(f"database: {current_revision(engine) or 'empty'}; latest: {head_revision()}")
 
 
-@main.group("import")
+@main.group("import", short_help="Import CSV files: accounts, usage, nps, movements.")
 def import_() -> None:
-    """Import CSV files: accounts, usage, nps. All or nothing."""
+    """Import CSV files: accounts, usage, nps, movements. All or nothing."""
 
 
 @import_.command("accounts", epilog=accounts_help(), short_help="Upsert accounts from a CRM export.")
@@ -205,7 +205,7 @@ def import_nps_cmd(file: Path) -> None:
     _import_health_file(file, "nps")
 
 
-@import_.command("movements")
+@import_.command("movements", short_help="Add revenue history (ARR movements).")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly_errors
 def import_movements_cmd(file: Path) -> None:

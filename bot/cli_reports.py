@@ -11,7 +11,7 @@ import click
 from bot.cli_support import METRICS, engine_at_head, friendly_errors, settings_or_exit
 
 
-@click.command("metrics")
+@click.command("metrics", short_help="The director's figures for a week, month or quarter.")
 @click.argument("kind", type=click.Choice(["week", "month", "quarter"]), default="week")
 @click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD: the period containing it (default today).")
 @click.option("--segment", default=None, help="Only accounts of this segment.")
@@ -44,7 +44,7 @@ def metrics_cmd(kind: str, as_of: str | None, segment: str | None, csm: str | No
     click.echo(json.dumps(result.as_json(), indent=2) if as_json else render_table(result))
 
 
-@click.command("digest")
+@click.command("digest", short_help="Preview the weekly digest, or queue it for a channel.")
 @click.option("--preview", is_flag=True, help="Print the digest as text; nothing is posted.")
 @click.option("--send", is_flag=True, help="Queue the digest for --channel now (once per week and channel).")
 @click.option("--channel", metavar="C", help="A channel ID with a digest subscription.")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 
-@click.command("demo")
+@click.command("demo", short_help="A sample portfolio: what alerts and the digest post.")
 @click.option(
     "--db",
     "db_path",
@@ -26,7 +26,7 @@ def demo_cmd(db_path: Path) -> None:
     sys.exit(run_demo(db_path, click.echo))
 
 
-@click.command("playground")
+@click.command("playground", short_help="The bot and a local Slack page, no workspace needed.")
 @click.option("--port", type=int, default=3000, show_default=True, help="Port of the page on 127.0.0.1.")
 @click.option("--fresh", is_flag=True, help="Start again from the sample portfolio (drops its data).")
 @click.option(
