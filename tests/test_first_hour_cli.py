@@ -213,9 +213,13 @@ def test_version_and_full_summaries_in_help(tmp_path: Path) -> None:
         summaries = done.output.split("Commands:", 1)[1]
         assert "..." not in summaries and "…" not in summaries, done.output
     top = csbot(["--help"], {}, tmp_path).output
-    for line in (
-        "doctor     Check settings, database and Slack; say what to fix.",
-        "run        Run the bot (Socket Mode or HTTP).",
-        "scheduler  Run the scheduler alone.",
+    # one line per command: its name, then its whole summary (the column width follows the longest name)
+    listed = top.split("Commands:", 1)[1].splitlines()
+    rows = {" ".join(line.split()[:1]): " ".join(line.split()[1:]) for line in listed}
+    for name, summary in (
+        ("doctor", "Check settings, database and Slack; say what to fix."),
+        ("run", "Run the bot (Socket Mode or HTTP)."),
+        ("scheduler", "Run the scheduler alone."),
+        ("metrics", "The director's figures for a week, month or quarter."),
     ):
-        assert line in top
+        assert rows.get(name) == summary, top
