@@ -35,6 +35,8 @@ class ActionId(StrEnum):
     ESC_FORM_SEVERITY = "esc_form_severity"
     ESC_FORM_OWNER = "esc_form_owner"
     ESC_FORM_SUMMARY = "esc_form_summary"
+    # --- delivery (PRODUCT.md §6.3): Retry on the admins' DM about undelivered messages; value = row id ---
+    OUTBOX_RETRY = "outbox_retry"
 
 
 class CallbackId(StrEnum):
