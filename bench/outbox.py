@@ -204,6 +204,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--channels", type=int, default=100)
     parser.add_argument("--postgres", action="store_true", help="use a throw-away PostgreSQL (tests/pg.py)")
+    parser.add_argument("--no-outage", action="store_true", help="skip the outage row (about 2 min)")
     args = parser.parse_args()
     n, channels = args.messages, args.channels
 
@@ -237,9 +238,11 @@ def main() -> None:
         engine = fresh_engine("bench_429")
         limited, answered_429 = with_worker(engine, n, channels, 0.10)
         engine.dispose()
-        engine = fresh_engine("bench_outage")
-        outage = with_outage(engine, n, channels)
-        engine.dispose()
+        outage = None
+        if not args.no_outage:
+            engine = fresh_engine("bench_outage")
+            outage = with_outage(engine, n, channels)
+            engine.dispose()
     finally:
         if server is not None:
             server.stop()
@@ -256,12 +259,13 @@ def main() -> None:
             "worker: 10 % 429 (Retry-After: 1)", limited, f"  ({answered_429} answered 429; each posted once)"
         )
     )
-    print(
-        f"  {'outage: 12 min of 500s (simulated)':<38} lost {outage['lost']:.0f}, "
-        f"doubled {outage['doubled']:.0f}, "
-        f"last post {outage['recovery_to_last']:.0f} s after recovery "
-        f"({outage['failed_calls']:.0f} calls answered 500; {outage['wall']:.1f} s of real time)"
-    )
+    if outage is not None:
+        print(
+            f"  {'outage: 12 min of 500s (simulated)':<38} lost {outage['lost']:.0f}, "
+            f"doubled {outage['doubled']:.0f}, "
+            f"last post {outage['recovery_to_last']:.0f} s after recovery "
+            f"({outage['failed_calls']:.0f} calls answered 500; {outage['wall']:.1f} s of real time)"
+        )
     added = (worker - base) / n * 1000
     print(
         f"  the worker adds {added:.2f} ms per message over the bare call "
