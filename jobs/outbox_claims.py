@@ -33,8 +33,9 @@ def _claim_query(dialect: str, limit: int) -> Any:
     lane_busy = exists().where(
         earlier.lane == Outbox.lane,
         earlier.state == "pending",
-        col(earlier.order_key).is_(None),
-        col(earlier.depends_on).is_(None),
+        # "neither ordered nor dependent", as one expression: the planner then looks the
+        # lane up by ix_outbox_lane_state instead of scanning every depends_on IS NULL row
+        func.coalesce(earlier.order_key, earlier.depends_on).is_(None),
         earlier.failures == 0,  # (a 429 is no failure: its Retry-After holds the lane, as Slack does)
         or_(
             earlier.priority < Outbox.priority,
