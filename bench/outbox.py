@@ -8,6 +8,11 @@ Prints, for the same number of messages in the same run:
             record), no failures;
   429s      the same with 10 % of chat.postMessage answered 429 Retry-After: 1
             (retried by the worker after the wait);
+  outage    the same number of pages (rows of open escalations, one per channel)
+            while Slack answers 500 to everything for 12 minutes of a simulated
+            clock (deliver_due driven by a ManualClock, one second per idle
+            round): messages lost, messages doubled, and the simulated time from
+            Slack's recovery to the last post (targets: 0, 0, under 60 s);
 and the time the worker adds per message over the bare call (and the ratio).
 Messages are spread over channels so Slack's per-channel pacing (1/s, burst 10)
 is not what is measured; SQLite in WAL mode unless --postgres.
@@ -28,13 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
-from bot.clock import SystemClock  # noqa: E402
-from bot.delivery.outbox import NORMAL, enqueue  # noqa: E402
+from bot.clock import ManualClock, SystemClock  # noqa: E402
+from bot.delivery.outbox import NORMAL, URGENT, enqueue  # noqa: E402
 from bot.playground.fake_slack import FakeSlack, _parse_body  # noqa: E402
-from jobs.outbox import OutboxWorker  # noqa: E402
+from jobs.outbox import OutboxWorker, deliver_due  # noqa: E402
 from models.db import make_engine, session_scope  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
+from models.tables import Account, Escalation, Outbox  # noqa: E402
 
 TOKEN = "xoxb-bench"
 
@@ -47,7 +54,7 @@ def fresh_fake(channels: int) -> FakeSlack:
 
 
 def client_for(fake: FakeSlack) -> WebClient:
-    return WebClient(token=TOKEN, base_url=fake.api_url, timeout=10)  # no retry handlers
+    return WebClient(token=TOKEN, base_url=fake.api_url, timeout=10, retry_handlers=[])  # as the worker
 
 
 def baseline(messages: int, channels: int) -> float:
@@ -115,6 +122,81 @@ def with_worker(engine: Engine, messages: int, channels: int, share_429: float) 
     return elapsed, limited[0]
 
 
+def with_outage(engine: Engine, messages: int, channels: int, minutes: float = 12) -> dict[str, float]:
+    """Pages queued while Slack answers 500 to everything for `minutes` (simulated)."""
+    from collections import Counter
+    from datetime import UTC, datetime, timedelta
+
+    fake = fresh_fake(channels)
+    start = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    clock = ManualClock(start)
+    recovery = start + timedelta(minutes=minutes)
+    with session_scope(engine) as s:
+        account = Account(name="Bench", arr_cents=100, created_at=start, updated_at=start)
+        s.add(account)
+        s.flush()
+        for c in range(channels):
+            s.add(
+                Escalation(
+                    account_id=account.id,  # type: ignore[arg-type]
+                    severity="sev1",
+                    summary="bench",
+                    owner_slack_id="UBENCH",
+                    opened_by="UBENCH",
+                    channel_id=f"CB{c:04d}",
+                    opened_at=start,
+                )
+            )
+        s.flush()
+        ids = list(s.exec(select(Escalation.id).order_by(Escalation.id)))  # type: ignore[arg-type]
+        for i in range(messages):
+            enqueue(
+                s,
+                clock,
+                key=f"bench:outage:{i}",
+                text=f"page {i}",
+                channel=f"CB{i % channels:04d}",
+                priority=URGENT,
+                escalation_id=ids[i % channels],
+            )
+    original = fake._handle_api
+
+    def handle(handler: Any, method: str, query: str, raw: bytes, headers: Any) -> None:
+        if clock.now() < recovery:
+            fake.fail(method, status=500)
+        original(handler, method, query, raw, headers)
+
+    fake._handle_api = handle  # type: ignore[method-assign]
+    client = client_for(fake)
+    wall = time.perf_counter()
+    try:
+        deadline = recovery + timedelta(minutes=30)
+        while clock.now() < deadline:
+            if deliver_due(engine, client, clock, limit=100) == 0:
+                with session_scope(engine) as s:
+                    if s.exec(select(Outbox.id).where(Outbox.state == "pending").limit(1)).first() is None:
+                        break
+                clock.advance(seconds=1)
+        with session_scope(engine) as s:
+            sent = list(s.exec(select(Outbox.sent_at).where(Outbox.state == "sent")))
+    finally:
+        fake.stop()
+    stored = Counter(
+        m["metadata"]["event_payload"]["key"]
+        for msgs in fake.messages.values()
+        for m in msgs
+        if m.get("metadata")
+    )
+    return {
+        "lost": messages - len(stored),
+        "doubled": sum(n - 1 for n in stored.values()),
+        "not_sent": messages - len(sent),
+        "recovery_to_last": (max(sent) - recovery).total_seconds() if sent else float("nan"),
+        "wall": time.perf_counter() - wall,
+        "failed_calls": len([c for c in fake.calls if c.status >= 500]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -122,6 +204,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--channels", type=int, default=100)
     parser.add_argument("--postgres", action="store_true", help="use a throw-away PostgreSQL (tests/pg.py)")
+    parser.add_argument("--no-outage", action="store_true", help="skip the outage row (about 2 min)")
     args = parser.parse_args()
     n, channels = args.messages, args.channels
 
@@ -155,6 +238,11 @@ def main() -> None:
         engine = fresh_engine("bench_429")
         limited, answered_429 = with_worker(engine, n, channels, 0.10)
         engine.dispose()
+        outage = None
+        if not args.no_outage:
+            engine = fresh_engine("bench_outage")
+            outage = with_outage(engine, n, channels)
+            engine.dispose()
     finally:
         if server is not None:
             server.stop()
@@ -171,6 +259,13 @@ def main() -> None:
             "worker: 10 % 429 (Retry-After: 1)", limited, f"  ({answered_429} answered 429; each posted once)"
         )
     )
+    if outage is not None:
+        print(
+            f"  {'outage: 12 min of 500s (simulated)':<38} lost {outage['lost']:.0f}, "
+            f"doubled {outage['doubled']:.0f}, "
+            f"last post {outage['recovery_to_last']:.0f} s after recovery "
+            f"({outage['failed_calls']:.0f} calls answered 500; {outage['wall']:.1f} s of real time)"
+        )
     added = (worker - base) / n * 1000
     print(
         f"  the worker adds {added:.2f} ms per message over the bare call "

@@ -31,7 +31,9 @@ def build_client(settings: Settings, *, retries: bool = True, timeout: int = 10)
     """A WebClient for SLACK_API_URL. Interactive calls (views.open, users.info)
     get slack-sdk's retry handlers; the Outbox worker retries on its own."""
     token = settings.slack_bot_token.reveal() if settings.slack_bot_token else None
-    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=timeout)
+    # retry_handlers=[] and not None: slack-sdk's default would re-send a post whose
+    # connection dropped after Slack stored it (a duplicate page).
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=[])
     if retries:
         client.retry_handlers = [
             ConnectionErrorRetryHandler(max_retry_count=1),

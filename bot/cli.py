@@ -263,7 +263,7 @@ def outbox_cmd(ctx: click.Context) -> None:
     """List the messages that could not be delivered (dead Outbox rows)."""
     if ctx.invoked_subcommand is not None:
         return
-    from jobs.outbox import dead_rows
+    from bot.delivery.dead_letters import dead_rows, describe_target
 
     settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
     rows = dead_rows(engine_at_head(settings))
@@ -273,34 +273,31 @@ def outbox_cmd(ctx: click.Context) -> None:
     click.echo(f"{len(rows)} message(s) could not be delivered (`csbot outbox retry ID` queues one again):")
     click.echo(f"{'ID':>6}  {'KEY':<32}  {'TARGET':<16}  {'ATTEMPTS':>8}  ERROR")
     for row in rows:
-        target, error = _target(row)[:16], row.last_error or ""
+        target, error = describe_target(row)[:16], row.last_error or ""
         click.echo(f"{row.id:>6}  {row.key[:32]:<32}  {target:<16}  {row.attempts:>8}  {error}")
 
 
-def _target(row: Any) -> str:
-    if row.update_key:
-        return f"edit of {row.update_key}"
-    where = row.channel or f"DM {row.dm_user}"
-    return f"{where} (thread)" if row.thread_key or row.thread_ts else where
-
-
-@outbox_cmd.command("retry", short_help="Queue a dead message again.")
+@outbox_cmd.command("retry", short_help="Queue a dead message again, with what waits for it.")
 @click.argument("row_id", metavar="ID", type=int)
 @friendly_errors
 def outbox_retry(row_id: int) -> None:
-    """Queue the dead message ID again (it is sent by the running bot's worker)."""
+    """Queue the dead message ID again, with the dead messages that wait for it
+    (its thread page, its edits); the running bot's worker sends them."""
     from bot.clock import SystemClock
-    from jobs.outbox import requeue
+    from bot.delivery.dead_letters import requeue_in, requeued_text
+    from models.db import session_scope
 
     settings = settings_or_exit(require_slack=False, uses=DB_ONLY)
-    row, requeued = requeue(engine_at_head(settings), SystemClock(), row_id)
+    with session_scope(engine_at_head(settings)) as session:
+        done = requeue_in(session, SystemClock(), row_id)
+    row = done.row
     if row is None:
         click.echo(f"No Outbox message with ID {row_id}; `csbot outbox` lists the dead ones.", err=True)
         sys.exit(1)
-    if not requeued:
+    if not done.requeued:
         click.echo(f"Message {row_id} ({row.key}) is {row.state}, not dead: nothing to retry.", err=True)
         sys.exit(1)
-    click.echo(f"Queued message {row_id} ({row.key}) for {_target(row)} again; the bot will send it now.")
+    click.echo(requeued_text(done))
 
 
 @main.command("scheduler", short_help="Run the scheduler alone.")

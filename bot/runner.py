@@ -112,7 +112,9 @@ def start_background(settings: Settings, deps: Deps) -> list[Any]:
 
     # No slack-sdk retry handlers: the worker retries by rescheduling, never by sleeping.
     client = build_client(settings, retries=False)
-    services: list[Any] = [OutboxWorker(deps.engine, client, deps.clock, wakeup=deps.outbox_wakeup).start()]
+    # Admins (CSBOT_ADMINS and the team's) are DMed about messages Slack refused.
+    worker = OutboxWorker(deps.engine, client, deps.clock, wakeup=deps.outbox_wakeup, admins=settings.admins)
+    services: list[Any] = [worker.start()]
     if settings.scheduler_enabled:
         engine = deps.engine
         # A job's Outbox rows go out at once: the scheduler wakes this process's worker after each run.

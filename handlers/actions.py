@@ -33,6 +33,7 @@ def register(app: App, deps: Deps) -> None:
     register_log(app, deps)
     register_health_actions(app, deps)
     register_metrics(app, deps)
+    register_delivery_actions(app, deps)
 
 
 # =============================================================================
@@ -318,3 +319,25 @@ def register_metrics(app: App, deps: Deps) -> None:
             response_type="in_channel",
             replace_original=False,
         )
+
+
+# =============================================================================
+# Delivery (PRODUCT.md §6.3): Retry on the admins' DM about undelivered messages.
+# =============================================================================
+
+
+def register_delivery_actions(app: App, deps: Deps) -> None:
+    from bot.delivery.dead_letters import retry_from_button
+
+    @app.action(ActionId.OUTBOX_RETRY)
+    def on_outbox_retry(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        value = str(body["actions"][0].get("value", ""))
+        try:
+            with session_scope(deps.engine) as session:
+                text = retry_from_button(session, deps.clock, deps.settings, body["user"]["id"], value)
+        except CsbotError as exc:
+            respond(text=exc.message, response_type="ephemeral", replace_original=False)
+            return
+        deps.wake_outbox()
+        respond(text=text, response_type="ephemeral", replace_original=False)

@@ -22,18 +22,17 @@ from sqlmodel import select
 
 from bot.clock import Clock
 from bot.delivery.outbox import BULK, enqueue
-from jobs.outbox import (
+from jobs.outbox_calls import DependencyDead, Wait, posted_target
+from jobs.outbox_outcomes import (
     RETRYABLE_ERRORS,
+    Claim,
+    DeadHook,
     DeliveryPolicy,
-    _Claim,
-    _DependencyDead,
-    _finish,
-    _posted_target,
-    _record_sent,
-    _record_slack_error,
-    _release,
-    _retry,
-    _Wait,
+    mark_dead,
+    record_sent,
+    record_slack_error,
+    release,
+    retry,
 )
 from models.db import session_scope
 from models.tables import Outbox
@@ -45,22 +44,23 @@ def deliver_upload(
     engine: Any,
     client: WebClient,
     clock: Clock,
-    claim: _Claim,
+    claim: Claim,
     *,
     policy: DeliveryPolicy,
     posted: dict[str, tuple[str, str]],
+    on_dead: DeadHook | None = None,
 ) -> bool:
     """Upload one claimed file row and record the outcome; True when it is now in the thread."""
     payload = claim.payload
     try:
         if not claim.thread_key:
-            raise _DependencyDead("an upload needs the message it belongs to")
-        channel, parent_ts = _posted_target(engine, claim.thread_key, posted)
+            raise DependencyDead("an upload needs the message it belongs to")
+        channel, parent_ts = posted_target(engine, claim.thread_key, posted)
         if claim.in_doubt:
             found = find_upload(client, channel, parent_ts, payload["filename"], policy)
             if found is not None:
                 log.info("outbox %s was already uploaded (file %s); not uploading again", claim.key, found)
-                _record_sent(engine, clock, claim, channel, found, counted=False)
+                record_sent(engine, clock, claim, channel, found, counted=False)
                 return True
         response = client.files_upload_v2(
             channel=channel,
@@ -70,28 +70,29 @@ def deliver_upload(
             title=payload.get("title") or payload["filename"],
             alt_txt=payload.get("alt_txt"),
         )
-    except _Wait:
-        _release(engine, claim)
+    except Wait:
+        release(engine, claim)
         return False
-    except _DependencyDead as exc:
-        _finish(engine, claim, state="dead", last_error=str(exc))
+    except DependencyDead as exc:
+        mark_dead(engine, claim, str(exc), on_dead, counted=False)
         return False
     except SlackApiError as exc:
-        _record_slack_error(engine, clock, claim, exc, policy)
+        record_slack_error(engine, clock, claim, exc, policy, on_dead)
         _note_if_dead(engine, clock, claim)
         return False
     except SlackRequestError as exc:
         # The upload URL refused the bytes (files_upload_v2 raises this, not SlackApiError):
         # the file was never completed, so nothing was shared; try again later.
-        _retry(engine, clock, claim, policy, error=f"upload: {exc}"[:500], in_doubt=True)
+        retry(engine, clock, claim, policy, on_dead=on_dead, error=f"upload: {exc}"[:500], in_doubt=True)
         _note_if_dead(engine, clock, claim)
         return False
     except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
-        _retry(engine, clock, claim, policy, error=f"{type(exc).__name__}: {exc}", in_doubt=True)
+        error = f"{type(exc).__name__}: {exc}"
+        retry(engine, clock, claim, policy, on_dead=on_dead, error=error, in_doubt=True)
         _note_if_dead(engine, clock, claim)
         return False
     files = response.get("files") or [{}]
-    _record_sent(engine, clock, claim, channel, str(files[0].get("id") or ""))
+    record_sent(engine, clock, claim, channel, str(files[0].get("id") or ""))
     return True
 
 
@@ -124,7 +125,7 @@ def find_upload(
     return None
 
 
-def _note_if_dead(engine: Any, clock: Clock, claim: _Claim) -> None:
+def _note_if_dead(engine: Any, clock: Clock, claim: Claim) -> None:
     """A chart that will not be uploaded: say so in the thread (a message of its own)."""
     with session_scope(engine) as session:
         row = session.exec(select(Outbox).where(Outbox.id == claim.id)).first()

@@ -94,6 +94,8 @@ class Outbox(SQLModel, table=True):
         Index("ix_outbox_due", "state", "next_attempt_at"),
         Index("ix_outbox_lane_state", "lane", "state"),
         Index("ix_outbox_lane_pace", "lane", "pace_at"),
+        Index("ix_outbox_order_state", "order_key", "state"),
+        Index("ix_outbox_depends_on", "depends_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -125,6 +127,14 @@ class Outbox(SQLModel, table=True):
     in_doubt: bool = Field(default=False)
     failures: int = Field(default=0)  # consecutive retryable failures (backoff exponent)
     pace_at: datetime | None = _ts(nullable=True)  # the lane's pacing time after this send
+    # Strict order only where Slack shows it: the replies of one thread, the edits of
+    # one message ("thread:<key>", "upd:<key>"); NULL for a top-level post or DM.
+    order_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The key of the row that must be posted first (thread parent, edited message, linked message).
+    depends_on: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A page for this escalation: never given up on a transient error while it is unacknowledged.
+    escalation_id: int | None = None
+    reported_at: datetime | None = _ts(nullable=True)  # when admins were told it is dead
 
 
 class JobRun(SQLModel, table=True):

@@ -240,9 +240,9 @@ def test_open_escalation_opens_the_form_and_submitting_runs_the_escalate_flow(bo
         if c.args["message_ts"] == msg["ts"]
     ]
     assert confirmation == (
-        f":rotating_light: Escalation #{esc_id} opened: SEV1 for *Acme*, owner <@UCSM1>. It is posted in "
-        "<#CESC>; the owner is paged in its thread and by DM, and must acknowledge within 15 min. "
-        f"<{link}|Open it>"
+        f":rotating_light: Escalation #{esc_id} opened: SEV1 for *Acme*, owner <@UCSM1>. Its page is queued "
+        "for <#CESC>: the owner will be paged in its thread and by DM, and must acknowledge within 15 min. "
+        f"I'll tell you if the page fails. <{link}|Open it>"
     )
 
 

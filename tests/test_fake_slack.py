@@ -603,6 +603,48 @@ def test_stop_releases_hangs(fake: FakeSlack) -> None:
     assert isinstance(outcome[0], RemoteDisconnected | URLError | ConnectionError)
 
 
+def test_drop_stores_the_post_then_closes_the_connection_unanswered(
+    client: WebClient, fake: FakeSlack
+) -> None:
+    fake.fail("chat.postMessage", drop=True)
+    with pytest.raises((RemoteDisconnected, URLError, ConnectionError)):
+        client.chat_postMessage(channel="C1", text="stored, answer lost")
+    assert [m["text"] for m in fake.messages_in("C1")] == ["stored, answer lost"]
+    assert fake.calls[-1].status == 0  # no answer went out
+
+
+def test_late_does_the_work_only_when_released_after_the_client_gave_up(fake: FakeSlack) -> None:
+    fake.fail("chat.postMessage", late=True)
+    port = int(fake.base_url.rsplit(":", 1)[1])
+    body = b"channel=C1&text=late"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/chat.postMessage HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + fake.bot_token.encode()
+            + b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        assert fake.wait_for(lambda: fake.hanging == 1)
+    # The client has given up (its socket is closed); Slack has not stored it yet.
+    assert fake.messages_in("C1") == [] and fake.hanging == 1
+    fake.release_hangs()
+    assert fake.wait_for(lambda: [m["text"] for m in fake.messages_in("C1")] == ["late"])
+    assert fake.calls_to("chat.postMessage")[-1].response["ok"] is True
+
+
+def test_a_private_channel_the_bot_is_not_in_is_channel_not_found_until_invited(
+    client: WebClient, fake: FakeSlack
+) -> None:
+    fake.add_channel("G1", name="private-escalations", private=True, bot_is_member=False)
+    assert err(client.chat_postMessage, channel="G1", text="hi") == "channel_not_found"
+    assert err(client.conversations_history, channel="G1") == "channel_not_found"
+    fake.invite_bot("G1")
+    assert client.chat_postMessage(channel="G1", text="hi")["ok"]
+    assert [m["text"] for m in fake.messages_in("G1")] == ["hi"]
+
+
 def test_fail_rejects_zero_times(fake: FakeSlack) -> None:
     with pytest.raises(ValueError):
         fake.fail("auth.test", times=0)

@@ -30,6 +30,7 @@ def enqueue(
     priority: int = NORMAL,
     permalink_of: str | None = None,
     extra: dict[str, Any] | None = None,
+    escalation_id: int | None = None,
 ) -> Outbox:
     """Queue one message; the same key queued twice is one message.
 
@@ -38,6 +39,8 @@ def enqueue(
     `update_key` makes it a chat.update of that row's message instead.
     `permalink_of`: the key of another row; `{permalink}` in text and blocks
     becomes that message's permalink once it is posted (a DM linking to a thread).
+    `escalation_id`: the row pages for that escalation, so the worker never gives
+    up on it after a transient error while the escalation is unacknowledged.
     """
     if (channel is None) == (dm_user is None) and update_key is None:
         raise ValueError("enqueue needs exactly one of channel or dm_user")
@@ -62,6 +65,9 @@ def enqueue(
         update_key=update_key,
         payload=payload,
         priority=priority,
+        order_key=_order_key(channel, thread_key, thread_ts, update_key),
+        depends_on=update_key or thread_key or permalink_of,
+        escalation_id=escalation_id,
         state="pending",
         attempts=0,
         next_attempt_at=now,
@@ -111,3 +117,16 @@ def enqueue_upload(
     session.add(row)
     session.flush()
     return row
+
+
+def _order_key(
+    channel: str | None, thread_key: str | None, thread_ts: str | None, update_key: str | None
+) -> str | None:
+    """Order is kept only where Slack shows it: one thread's replies, one message's edits."""
+    if update_key:
+        return f"upd:{update_key}"
+    if thread_key:
+        return f"thread:{thread_key}"
+    if thread_ts:
+        return f"thread:{channel}:{thread_ts}"
+    return None

@@ -359,9 +359,11 @@ def open_escalation_modal(
 def opened_confirmation(
     escalation_id: int, severity: str, account_name: str, owner: str, channel: str, sla: str
 ) -> str:
-    """What the opener is told (`/cs escalate` and the alert's form say the same)."""
+    """What the opener is told (`/cs escalate` and the alert's form say the same): only what
+    is true when it is said — the page is queued; a follow-up comes if Slack refuses it."""
     return (
         f":rotating_light: Escalation #{escalation_id} opened: {severity.upper()} for "
-        f"*{account_name}*, owner <@{owner}>. It is posted in <#{channel}>; the owner "
-        f"is paged in its thread and by DM, and must acknowledge within {sla}."
+        f"*{account_name}*, owner <@{owner}>. Its page is queued for <#{channel}>: the owner "
+        f"will be paged in its thread and by DM, and must acknowledge within {sla}. "
+        "I'll tell you if the page fails."
     )

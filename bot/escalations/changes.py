@@ -78,6 +78,7 @@ def record_change(
         channel=esc.channel_id,
         thread_key=esc.parent_key,
         priority=URGENT,
+        escalation_id=esc.id,
     )
     for user in page or []:
         enqueue(
@@ -88,6 +89,7 @@ def record_change(
             dm_user=user,
             permalink_of=thread_key,
             priority=URGENT,
+            escalation_id=esc.id,
         )
     update_parent(session, clock, esc, event, key=f"{base}:parent")
     return event
@@ -119,6 +121,7 @@ def update_parent(
         blocks=blocks,
         update_key=esc.parent_key,
         priority=URGENT,
+        escalation_id=esc.id,
     )
 
 

@@ -116,6 +116,7 @@ def open_escalation(
         blocks=escalation_parent(card),
         channel=channel,
         priority=URGENT,
+        escalation_id=esc.id,
     )
     sla = sla_text(snapshot)
     thread_key = f"esc:{esc.id}:open:thread"
@@ -131,6 +132,7 @@ def open_escalation(
         channel=channel,
         thread_key=esc.parent_key,
         priority=URGENT,
+        escalation_id=esc.id,
     )
     enqueue(
         session,
@@ -143,6 +145,7 @@ def open_escalation(
         dm_user=owner,
         permalink_of=thread_key,
         priority=URGENT,
+        escalation_id=esc.id,
     )
     audit_change(session, clock, opened_by, "open", esc, severity=severity, owner=owner)
     session.flush()

@@ -40,6 +40,8 @@ class ActionId(StrEnum):
     HOME_LOG = "home_log"  # opens the log form
     HOME_NEW_ESCALATION = "home_new_escalation"  # opens the Open escalation form with an account picker
     HOME_ACCOUNT_MENU = "home_account_menu"  # a desk row's overflow: "log:<id>" / "esc:<id>"
+    # --- delivery (PRODUCT.md §6.3): Retry on the admins' DM about undelivered messages; value = row id ---
+    OUTBOX_RETRY = "outbox_retry"
 
 
 class CallbackId(StrEnum):

@@ -78,6 +78,8 @@ class _Rule:
     retry_after: int | None
     remaining: int
     hang: bool
+    drop: bool = False  # do the work (store the post), then close the connection unanswered
+    late: bool = False  # hold the request until released, then do the work: an answer after the timeout
 
 
 class _Headers(dict):

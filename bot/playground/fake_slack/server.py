@@ -180,15 +180,23 @@ class FakeSlack(Transport, Store, Methods):
         name: str | None = None,
         members: set[str] | None = None,
         bot_is_member: bool = True,
+        private: bool = False,
     ) -> None:
-        """Make a channel known.  ``members=None`` means membership isn't modelled (anyone is in)."""
+        """Make a channel known.  ``members=None`` means membership isn't modelled (anyone is in).
+        A ``private`` channel the bot is not in answers ``channel_not_found``, as Slack does."""
         with self._lock:
             self.channels[channel_id] = {
                 "id": channel_id,
                 "name": name or channel_id.lower(),
                 "members": set(members) if members is not None else None,
                 "bot_is_member": bot_is_member,
+                "private": private,
             }
+
+    def invite_bot(self, channel_id: str) -> None:
+        """Someone ran `/invite @csbot` in the channel."""
+        with self._lock:
+            self.channels[channel_id]["bot_is_member"] = True
 
     def add_message(
         self,
@@ -263,6 +271,8 @@ class FakeSlack(Transport, Store, Methods):
         retry_after: int | None = None,
         times: int = 1,
         hang: bool = False,
+        drop: bool = False,
+        late: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail.
 
@@ -270,11 +280,14 @@ class FakeSlack(Transport, Store, Methods):
         (the URL files.getUploadURLExternal hands out).  ``error`` answers HTTP 200
         ``{"ok": false, "error": error}``; otherwise HTTP ``status`` (429 carries Retry-After);
         ``hang`` holds the request until :meth:`release_hangs` or the client disconnects.
+        ``drop`` does what Slack would (a post is stored) and then closes the connection
+        without an answer; ``late`` holds the request past the client's timeout and does
+        the work only when :meth:`release_hangs` is called (Slack answering late).
         """
         if times < 1:
             raise ValueError("times must be >= 1")
         with self._lock:
-            self._rules.append(_Rule(method, status, error, retry_after, times, hang))
+            self._rules.append(_Rule(method, status, error, retry_after, times, hang, drop=drop, late=late))
 
     def release_hangs(self) -> None:
         """Let every currently hung request end (closed without an answer)."""

@@ -45,6 +45,9 @@ class Store:
         """Map a channel id, #name, user id (DM) or opened D… id to a channel id."""
         if not isinstance(ref, str) or not ref:
             raise _SlackError("channel_not_found")
+        hidden = self.channels.get(ref)
+        if hidden is not None and hidden.get("private") and not hidden["bot_is_member"]:
+            raise _SlackError("channel_not_found")  # Slack hides a private channel from a bot not in it
         if ref in self.channels or ref in self._dms:
             return ref
         if ref in self.users:
@@ -211,7 +214,7 @@ class Store:
                 "is_member": True,
             }
         ch = self.channels[cid]
-        private = cid.startswith("G")
+        private = cid.startswith("G") or bool(ch.get("private"))
         obj = {
             "id": cid,
             "name": ch["name"],

@@ -96,6 +96,27 @@ class Transport:
         extra_headers: dict[str, str] = {}
         with self._cond:
             rule = self._take_rule(method)
+            if rule is not None and rule.late:
+                ev = threading.Event()
+                self._hung.append(ev)
+                late = Call(method, args, token, headers, {}, time.monotonic(), 0)
+                self.calls.append(late)
+                self._cond.notify_all()
+        if rule is not None and rule.late and ev is not None:
+            ev.wait()  # past the client's timeout: it has given up by the time Slack acts
+            with self._cond:
+                late.response = self._dispatch(method, args, token, parse_error, bad_json)
+                late.status = 200
+                self._cond.notify_all()
+            handler.send(200, late.response)  # to a client that is no longer listening
+            return
+        with self._cond:
+            if rule is not None and rule.drop:
+                body = self._dispatch(method, args, token, parse_error, bad_json)
+                self.calls.append(Call(method, args, token, headers, body, time.monotonic(), 0))
+                self._cond.notify_all()
+                handler.close_connection = True
+                return  # the work is done; the connection closes with no answer
             if rule is not None and rule.hang:
                 ev = threading.Event()
                 self._hung.append(ev)
