@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sys
 from typing import Any
 
 from bot.app import build_app, build_client
+from bot.delivery.admin_notices import warn_admins
 from bot.deps import Deps
 from bot.doctor import startup_check
 from bot.escalations.policy import load_policy
@@ -47,7 +47,8 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
         return 2
     app, deps = build_app(settings, engine)
     deps.workspace.set(workspace.get("url"))
-    warn_admins(deps, warnings)
+    if warn_admins(deps.engine, deps.clock, settings, warnings):
+        deps.wake_outbox()
     background = start_background(settings, deps)
     try:
         if settings.socket_mode:
@@ -74,31 +75,6 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
     finally:
         for service in reversed(background):
             service.stop()
-
-
-def warn_admins(deps: Deps, warnings: list[str]) -> None:
-    """Log each start-up warning and DM it to every admin through the Outbox (once a
-    day each: the key carries the date, so restarts do not repeat it)."""
-    if not warnings:
-        return
-    from sqlmodel import select
-
-    from bot.delivery.outbox import enqueue
-    from models.db import session_scope
-    from models.tables import Member
-
-    day = deps.clock.now().date().isoformat()
-    with session_scope(deps.engine) as session:
-        admins = set(deps.settings.admins) | set(
-            session.exec(select(Member.slack_id).where(Member.role == "admin")).all()
-        )
-        for warning in warnings:
-            log.warning("start-up check: %s", warning)
-            for admin in sorted(admins):
-                digest = hashlib.sha1(warning.encode()).hexdigest()[:12]
-                key = f"startup-warning:{day}:{admin}:{digest}"
-                enqueue(session, deps.clock, key=key, text=f":warning: {warning}", dm_user=admin)
-    deps.wake_outbox()
 
 
 def start_background(settings: Settings, deps: Deps) -> list[Any]:

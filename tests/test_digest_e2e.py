@@ -228,10 +228,10 @@ def test_a_crash_after_slack_answered_posts_neither_the_message_nor_the_chart_tw
     monkeypatch.setattr(jobs.outbox, "_record_sent", real)
     assert len(top_level(bot)) == 1  # Slack has it; we never recorded it
     bot.clock.advance(timedelta(minutes=3))  # the dead worker's lease runs out
-    monkeypatch.setattr(jobs.outbox_upload, "_record_sent", crash)
+    monkeypatch.setattr(jobs.outbox_upload, "record_sent", crash)
     with pytest.raises(Crash):
         deliver(bot, client)  # the message is found in the history; then the upload crashes
-    monkeypatch.setattr(jobs.outbox_upload, "_record_sent", real)
+    monkeypatch.setattr(jobs.outbox_upload, "record_sent", real)
     assert len(completed_files(bot)) == 1
     bot.clock.advance(timedelta(minutes=3))
     deliver(bot, client)
