@@ -47,6 +47,8 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
         return 2
     app, deps = build_app(settings, engine)
     deps.workspace.set(workspace.get("url"))
+    for warning in warnings:
+        log.warning("start-up check: %s", warning)
     if warn_admins(deps.engine, deps.clock, settings, warnings):
         deps.wake_outbox()
     background = start_background(settings, deps)

@@ -1,11 +1,10 @@
 """Telling the admins about something they must fix (a start-up check that failed,
-e.g. an escalations channel the bot cannot post in): logged, and DMed to each admin
-through the Outbox once a day (the key carries the date, so restarts do not repeat it)."""
+e.g. an escalations channel the bot cannot post in): a DM to each admin through the
+Outbox, once a day (the key carries the date, so restarts do not repeat it)."""
 
 from __future__ import annotations
 
 import hashlib
-import logging
 
 from sqlalchemy.engine import Engine
 
@@ -14,8 +13,6 @@ from bot.delivery.dead_letters import admin_ids
 from bot.delivery.outbox import enqueue
 from bot.settings import Settings
 from models.db import session_scope
-
-log = logging.getLogger(__name__)
 
 
 def warn_admins(engine: Engine, clock: Clock, settings: Settings, warnings: list[str]) -> bool:
@@ -26,7 +23,6 @@ def warn_admins(engine: Engine, clock: Clock, settings: Settings, warnings: list
     with session_scope(engine) as session:
         admins = admin_ids(session, settings.admins)
         for warning in warnings:
-            log.warning("start-up check: %s", warning)
             digest = hashlib.sha1(warning.encode()).hexdigest()[:12]
             for admin in sorted(admins):
                 key = f"startup-warning:{day}:{admin}:{digest}"
