@@ -267,3 +267,17 @@ class Alert(SQLModel, table=True):
     # when it last became news (newly at risk, a new reason, the snooze over): the
     # subscriptions' own jobs post the alerts newer than their watermark
     news_at: datetime | None = _ts(nullable=True)
+
+
+# --- requests from Slack ------------------------------------------------------
+
+
+class SlackRequest(SQLModel, table=True):
+    """A Slack request that wrote something, by a key the request carries (its
+    trigger_id, view id or signature): stored in the transaction of its first
+    write under a unique key, so a second delivery — a retry, a replay, another
+    replica, after a restart — writes nothing and answers what the first did."""
+
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _ts(index=True)
