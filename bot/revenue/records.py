@@ -17,8 +17,9 @@ from bot.accounts.matching import AccountIndex, AccountRef, MatchKind
 from bot.accounts.members import role_of
 from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
-from bot.money import format_cents, parse_dollars
+from bot.money import AmountTooLarge, format_cents, parse_dollars
 from bot.settings import Settings
+from bot.slack.escape import escape
 from bot.slack.help import usage
 from bot.touchpoints.undo import undo_button
 from models.tables import Account, Expansion, NpsResponse, RenewalEvent
@@ -46,12 +47,12 @@ def resolve_account(index: AccountIndex, text: str) -> AccountRef:
     if match.unique is not None:
         return match.unique
     if match.candidates:
-        names = ", ".join(f"*{c.name}*" for c in match.candidates)
-        raise BadInput(f"Several accounts match “{text}”: {names}. Type more of the name.")
+        names = ", ".join(f"*{escape(c.name)}*" for c in match.candidates)
+        raise BadInput(f"Several accounts match “{escape(text)}”: {names}. Type more of the name.")
     hint = ""
     if match.suggestions:
-        hint = " Did you mean " + " or ".join(f"*{s.name}*" for s in match.suggestions) + "?"
-    raise NotFound(f"No account matches “{text}”.{hint}")
+        hint = " Did you mean " + " or ".join(f"*{escape(s.name)}*" for s in match.suggestions) + "?"
+    raise NotFound(f"No account matches “{escape(text)}”.{hint}")
 
 
 def split_at_value(
@@ -73,12 +74,15 @@ def split_at_value(
 def _is_amount(token: str) -> bool:
     try:
         parse_dollars(token)
+    except AmountTooLarge:
+        return True  # an amount, refused with its own sentence when parsed
     except ValueError:
         return False
     return True
 
 
 def _confirmation(text: str, kind: str, row_id: int, extra: str | None = None) -> Confirmation:
+    text = escape(text)  # names, comments and notes in it are foreign; its own markup is only *bold*
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if extra:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": extra[:3000]}]})
@@ -153,7 +157,7 @@ def _require_account_role(
     yours = f"your role is *{role}*" if role else "you are not in the team list (`/cs team list`)"
     csm = f" (<@{account.csm_slack_id}>)" if account.csm_slack_id else ""
     raise NotAllowed(
-        f"Only {account.name}'s CSM{csm}, a *director* or an *admin* can {doing}; {yours}. "
+        f"Only {escape(account.name)}'s CSM{csm}, a *director* or an *admin* can {doing}; {yours}. "
         "Nothing was recorded."
     )
 
