@@ -23,7 +23,6 @@ from bot.health.card import add_health_to_card
 from bot.health.scorecard import load_scorecard
 from bot.settings import Settings
 from bot.slack.once import OnceApp
-from bot.slack.payload_shape import shape_middleware
 from bot.slack.redelivery import RedeliveryFilter
 
 log = logging.getLogger(__name__)
@@ -79,9 +78,8 @@ def build_app(
     )
     redelivery = RedeliveryFilter()
     app.use(redelivery)
-    # After Bolt's signature check: a malformed payload never reaches a listener,
-    # and every write a request causes happens once (bot/slack/once.py).
-    app.use(shape_middleware)
+    # A malformed payload never reaches a listener, and every write a request
+    # causes happens once (bot/slack/once.py).
     app.use_request_keys(engine, deps.clock)
     app.error(_error_handler)
 

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from bot.clock import Clock
 from bot.slack import request_keys
 from bot.slack.action_ids import CallbackId
+from bot.slack.payload_shape import refuse_malformed
 
 log = logging.getLogger("csbot.requests")
 
@@ -132,6 +133,12 @@ class OnceApp(App):
         self.use(once_middleware(engine, clock))
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
+        # Bolt itself indexes into payloads (the action, the view) as it dispatches:
+        # a malformed one is answered here, before Bolt or a listener reads it. Over
+        # HTTP the signature was checked already (bot/slack/web.py).
+        refused = refuse_malformed(req.body)
+        if refused is not None:
+            return refused
         try:
             resp = super().dispatch(req)
         except request_keys.AlreadyHandled:

@@ -4,7 +4,9 @@ A signed payload can still be malformed (a proxy, a replayed and edited body, a
 Slack change): `actions` empty, no `user`, a view without state, a number where an
 id belongs. Listeners index into these freely, so a bad shape is stopped here:
 one warning line naming what was wrong (never the content) and an empty ack —
-never a 500 or a traceback. Runs after Bolt's signature check (a global middleware)."""
+never a 500 or a traceback. Bolt itself reads some of these as it dispatches, so
+the check runs before Bolt (bot/slack/once.py), after the front door's signature
+check (bot/slack/web.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import BoltResponse
 
 log = logging.getLogger("csbot.requests")
 
@@ -181,11 +183,11 @@ def check_shape(body: Any) -> str | None:
     return None
 
 
-def shape_middleware(req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> BoltResponse | None:
-    """A global middleware: a malformed payload is answered with an empty ack."""
-    problem = check_shape(req.body)
+def refuse_malformed(body: Any) -> BoltResponse | None:
+    """An empty ack (and one warning line) for a malformed payload; None for a good one."""
+    problem = check_shape(body)
     if problem is None:
-        return next()
-    kind = req.body.get("type") if isinstance(req.body, dict) else None
+        return None
+    kind = body.get("type") if isinstance(body, dict) else None
     log.warning("ignored a malformed %s payload: %s", kind if isinstance(kind, str) else "?", problem)
     return BoltResponse(status=200, body="")

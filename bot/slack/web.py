@@ -90,34 +90,42 @@ def parse_request(raw: bytes, request: Request) -> BoltRequest:
         raise Refused(400, "body is not UTF-8") from None
     try:
         bolt_request = BoltRequest(body=text, query=request.query_params, headers=request.headers)  # type: ignore[arg-type]
-    except (ValueError, TypeError, KeyError):
-        raise Refused(400, "body is not a Slack payload (bad JSON)") from None
+    except Exception:  # Bolt parses (JSON, form) and reads ids as it builds the request
+        raise Refused(400, "body is not a Slack payload (bad JSON or not an object)") from None
     if not isinstance(bolt_request.body, dict):
         raise Refused(400, "payload is not an object")
     return bolt_request
 
 
-def describe(body: dict) -> tuple[str, str]:
-    """(what, who) for the request log line; never tokens or free text."""
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _word(value: Any, default: str = "?") -> str:
+    """An id or name for the log line: a short string, else `default` (never free text)."""
+    return value[:80] if isinstance(value, str) and value else default
+
+
+def describe(body: Any) -> tuple[str, str]:
+    """(what, who) for the request log line; never tokens or free text. Any shape."""
+    body = _obj(body)
     kind = body.get("type")
+    user = _word(_obj(body.get("user")).get("id"), "-")
     if "command" in body:
-        sub = (body.get("text") or "").strip().split(" ", 1)[0]
-        return f"command {body['command']} {sub}".strip(), body.get("user_id", "-")
+        sub = str(body.get("text") or "").strip().split(" ", 1)[0][:40]
+        return f"command {_word(body['command'])} {sub}".strip(), _word(body.get("user_id"), "-")
     if kind == "block_actions":
-        actions = body.get("actions") or [{}]
-        return f"action {actions[0].get('action_id', '?')}", (body.get("user") or {}).get("id", "-")
+        actions = body.get("actions")
+        first = _obj(actions[0]) if isinstance(actions, list) and actions else {}
+        return f"action {_word(first.get('action_id'))}", user
     if kind in {"view_submission", "view_closed"}:
-        return f"{kind} {(body.get('view') or {}).get('callback_id', '?')}", (body.get("user") or {}).get(
-            "id", "-"
-        )
+        return f"{kind} {_word(_obj(body.get('view')).get('callback_id'))}", user
     if kind in {"shortcut", "message_action", "block_suggestion"}:
-        return f"{kind} {body.get('callback_id') or body.get('action_id', '?')}", (
-            body.get("user") or {}
-        ).get("id", "-")
+        return f"{kind} {_word(body.get('callback_id') or body.get('action_id'))}", user
     if kind == "event_callback":
-        event = body.get("event") or {}
-        return f"event {event.get('type', '?')}", event.get("user", "-")
-    return str(kind or "unknown"), "-"
+        event = _obj(body.get("event"))
+        return f"event {_word(event.get('type'))}", _word(event.get("user"), "-")
+    return _word(kind, "unknown"), "-"
 
 
 def _log_request(bolt_request: BoltRequest, outcome: object, started: float) -> None:

@@ -51,7 +51,10 @@ def log_confirmation(
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{head} a touchpoint with *{account}*"}},
         {"type": "section", "fields": fields},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Note*\n" + escape(rec.note, 2900, keep_mentions=ephemeral)}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Note*\n" + escape(rec.note, 2900, keep_mentions=ephemeral)},
+        },
     ]
     if rec.permalink:
         blocks.append(
