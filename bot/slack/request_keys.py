@@ -177,8 +177,13 @@ def _claim_with_the_write(session: Session) -> None:
         return
     conn = session.connection()
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(_TABLE).values(key=claim.key, created_at=claim.now).on_conflict_do_nothing()
-    if conn.execute(stmt).rowcount == 0:
+    stmt = (
+        insert(_TABLE)
+        .values(key=claim.key, created_at=claim.now)
+        .on_conflict_do_nothing()
+        .returning(_TABLE.c.key)
+    )
+    if conn.execute(stmt).first() is None:  # (rowcount is not reliable here on every driver)
         raise AlreadyHandled(claim.key)
     session.info["csbot_claim"] = claim
 
