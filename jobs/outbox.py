@@ -306,9 +306,10 @@ def _posted_target(engine: Engine, key: str, posted: dict[str, tuple[str, str]])
 def _fill_permalink(args: dict[str, Any], permalink: str) -> dict[str, Any]:
     """Replace the `{permalink}` placeholder in text and blocks (a DM linking to a thread)."""
     filled = dict(args)
+    safe = permalink.replace("&", "&amp;")  # "?thread_ts=…&cid=…": `&` is markup in mrkdwn
     for name in ("text", "blocks"):
         if name in filled:
-            filled[name] = json.loads(json.dumps(filled[name]).replace("{permalink}", permalink))
+            filled[name] = json.loads(json.dumps(filled[name]).replace("{permalink}", safe))
     return filled
 
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_TOKEN = re.compile(r"<([^<>]*)>")
+# Slack's tokens: a mention, a channel, a special (`!here`, `!date^…`) or a link
+# (`scheme:…`). Other angle brackets ("<b>", "1 < 2") are plain text and only escaped.
+_TOKEN = re.compile(r"<([@#!][^<>]*|[A-Za-z][A-Za-z0-9+.-]*:[^<>]*)>")
 _USER_MENTION = re.compile(r"<@[UW][A-Z0-9]{2,}(?:\|[^<>|]*)?>")
 
 
