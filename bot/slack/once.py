@@ -36,13 +36,18 @@ ALREADY = "That request was already received; it was handled once."
 
 
 class RecordingRespond(Respond):
-    """The listener's `respond`: sends as usual and remembers what it sent."""
+    """The listener's `respond`: sends as usual and remembers what it sent. A
+    request without a response_url (a button in a modal, a malformed payload)
+    drops the reply with one log line instead of raising in the listener."""
 
     def __init__(self, *, response_url: str | None, **kwargs: Any) -> None:
         super().__init__(response_url=response_url, **kwargs)
         self.sent: list[dict[str, Any]] = []
 
     def __call__(self, text: Any = "", blocks: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        if not self.response_url:
+            log.warning("a reply was dropped: the request has no response_url")
+            return None
         record = {"text": text, "blocks": blocks, **{k: v for k, v in kwargs.items() if v is not None}}
         self.sent.append(_jsonable(record))
         return super().__call__(text, blocks, **kwargs)
@@ -84,6 +89,10 @@ def request_key(body: dict[str, Any], headers: dict[str, Any]) -> str | None:
 
 def once_middleware(engine: Engine, clock: Clock) -> Callable[..., BoltResponse | None]:
     def middleware(req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> BoltResponse | None:
+        response_url = req.body.get("response_url")
+        if not isinstance(response_url, str) or not response_url:
+            response_url = None
+        req.context["respond"] = recorder = RecordingRespond(response_url=response_url)
         key = request_key(req.body, req.headers)
         if key is None:
             return next()
@@ -92,10 +101,7 @@ def once_middleware(engine: Engine, clock: Clock) -> Callable[..., BoltResponse 
             log.info("request %s handled before: answered again, nothing written", key[:40])
             return replay(req, stored[0])
         req.context[_KEY] = key
-        response_url = req.body.get("response_url")
-        if isinstance(response_url, str) and response_url:
-            req.context["respond"] = recorder = RecordingRespond(response_url=response_url)
-            req.context[_RECORDER] = recorder
+        req.context[_RECORDER] = recorder
         req.context[_PENDING] = request_keys.begin(key, clock.now())
         return next()
 

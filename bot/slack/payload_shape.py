@@ -53,8 +53,12 @@ def _option(value: Any, where: str) -> None:
         _need(isinstance(value.get("value"), str), f"{where}.value is not a string")
 
 
-def _element(element: Any, where: str) -> None:
+def _element(element: Any, where: str, *, action: bool = False) -> None:
     _need(isinstance(element, dict), f"{where} is not an object")
+    if action:  # a clicked element: Slack omits what it has no value for, never sends null
+        for key in ("value", "selected_user", "block_id", "action_ts"):
+            if key in element:
+                _need(isinstance(element[key], str), f"{where}.{key} is not a string")
     _optional_strings(
         element,
         (
@@ -89,7 +93,7 @@ def _block_actions(body: dict[str, Any]) -> None:
     actions = body.get("actions")
     _need(isinstance(actions, list) and len(actions) > 0, "actions is not a non-empty list")
     for action in actions:
-        _element(action, "actions[]")
+        _element(action, "actions[]", action=True)
         _need(isinstance(action.get("action_id"), str), "actions[].action_id is not a string")
     _optional_strings(body, ("trigger_id", "response_url"), "payload")
     for key in ("channel", "container", "message", "view", "team"):

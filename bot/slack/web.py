@@ -109,7 +109,7 @@ def _word(value: Any, default: str = "?") -> str:
 def describe(body: Any) -> tuple[str, str]:
     """(what, who) for the request log line; never tokens or free text. Any shape."""
     body = _obj(body)
-    kind = body.get("type")
+    kind = body.get("type") if isinstance(body.get("type"), str) else None
     user = _word(_obj(body.get("user")).get("id"), "-")
     if "command" in body:
         sub = str(body.get("text") or "").strip().split(" ", 1)[0][:40]
