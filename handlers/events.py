@@ -13,6 +13,7 @@ from bot.home.view import home_view
 def register(app: App, deps: Deps) -> None:
     @app.event("app_home_opened")
     def on_home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        deps.client.views_publish(user_id=event["user"], view=home_view(event["user"], deps))
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
+            return  # another tab, or an event without its user: nothing to publish
+        deps.client.views_publish(user_id=user, view=home_view(user, deps))

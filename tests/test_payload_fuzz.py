@@ -22,12 +22,14 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from bot.escalations.blocks import OPEN_OWNER_BLOCK, OPEN_SEVERITY_BLOCK, OPEN_SUMMARY_BLOCK
 from bot.slack.action_ids import ActionId, CallbackId
 from bot.touchpoints.form import B_ACCOUNT, B_NOTE
 from models.db import session_scope
 from models.tables import Account, Alert
 from tests.escalation_helpers import ESC_CHANNEL, action_elements, flush, parent, seed_team
 from tests.harness import Bot
+from tests.test_alert_wiring_e2e import escalation_values
 from tests.test_log_e2e import _form_values
 
 pytestmark = pytest.mark.e2e
@@ -169,6 +171,29 @@ def _payloads(bot: Bot) -> dict[str, tuple[dict[str, Any], list[Path], list[tupl
                 (("view", "state", "values", "note", "note_input", "value"), "text"),
             ],
         ),
+        "open escalation form": (
+            _submission(
+                CallbackId.ESC_OPEN_MODAL,
+                escalation_values(owner="UCSM1"),
+                json.dumps({"account_id": acme_id}),
+                "VOPEN",
+            ),
+            [*REQUIRED_VIEW, ("view", "private_metadata")],
+            [
+                (("view", "state", "values", OPEN_SUMMARY_BLOCK, ActionId.ESC_FORM_SUMMARY, "value"), "text"),
+                (
+                    (
+                        "view",
+                        "state",
+                        "values",
+                        OPEN_SEVERITY_BLOCK,
+                        ActionId.ESC_FORM_SEVERITY,
+                        "selected_option",
+                    ),
+                ),
+                (("view", "state", "values", OPEN_OWNER_BLOCK, ActionId.ESC_FORM_OWNER, "selected_user"),),
+            ],
+        ),
         "log form": (
             _submission(CallbackId.LOG_MODAL, log_values, "{}", "VLOG"),
             [*REQUIRED_VIEW, ("view", "state", "values", B_ACCOUNT, ActionId.LOG_ACCOUNT, "selected_option")],
@@ -228,6 +253,7 @@ def _paths(payload: Any, prefix: Path = ()) -> list[Path]:
 def fuzz_bot(bot: Bot, caplog: pytest.LogCaptureFixture) -> Iterator[tuple[Bot, dict[str, Any]]]:
     seed_team(bot.engine, bot.clock)
     bot.deps.accounts.invalidate()
+    bot.deps.ack_budget_seconds = 30.0  # answers in the HTTP reply even on a loaded machine
     payloads = _payloads(bot)
     flush(bot)
     yield bot, payloads

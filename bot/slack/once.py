@@ -175,4 +175,4 @@ class OnceApp(App):
             "headers": {k: list(v) for k, v in resp.headers.items() if k.lower() != "content-length"},
             "replies": list(recorder.sent) if recorder is not None else [],
         }
-        request_keys.store_answer(self._once_engine, req.context[_KEY], answer)
+        request_keys.store_answer(self._once_engine, req.context[_KEY], answer, pending.claim.now)
