@@ -22,7 +22,7 @@ from bot.escalations.policy import load_policy
 from bot.health.card import add_health_to_card
 from bot.health.scorecard import load_scorecard
 from bot.settings import Settings
-from bot.slack.once import OnceApp
+from bot.slack.once import OnceApp, QuietBoltLog
 from bot.slack.redelivery import RedeliveryFilter
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,15 @@ def build_app(
     # a restart) never adds it twice or leaves one bound to an old clock.
     add_health_to_card(deps.card_sections, deps.clock, scorecard, settings.tz)
     signing_secret = settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
+    bolt_log = logging.getLogger("csbot.bolt")
+    if not any(isinstance(f, QuietBoltLog) for f in bolt_log.filters):
+        bolt_log.addFilter(QuietBoltLog())
     app = OnceApp(
         client=client,
         signing_secret=signing_secret,
         process_before_response=True,
         token_verification_enabled=False,
-        logger=logging.getLogger("csbot.bolt"),
+        logger=bolt_log,
     )
     redelivery = RedeliveryFilter()
     app.use(redelivery)

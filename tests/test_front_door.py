@@ -150,3 +150,27 @@ def test_a_signed_payload_of_the_wrong_shape_gets_an_empty_ack(
 def test_healthz_and_ordinary_requests_still_pass(bot: Bot) -> None:
     assert httpx.get(bot.send.url.replace("/slack/events", "/healthz")).text == "ok"
     assert bot.send.command("help").status_code == 200
+
+
+def test_a_signed_request_nothing_handles_is_acked_in_one_line(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = bot.send.block_action(f"retired_button_{MARKER}", value="1")
+    assert (response.status_code, response.text) == (200, "")
+    lines = [r.getMessage() for r in _server_records(caplog) if r.levelno >= logging.WARNING]
+    assert lines == ["a request no listener handles was answered with an empty 200"]
+
+
+def test_bolt_itself_never_logs_a_bad_signatures_body(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    """Behind another adapter (not this front door), Bolt's own check still logs no body."""
+    from slack_bolt import BoltRequest
+
+    caplog.set_level(logging.DEBUG)
+    body = bot.send.command_body(f"help {MARKER}")
+    ts = str(int(time.time()))
+    headers = {"x-slack-request-timestamp": [ts], "x-slack-signature": [signature("forged", int(ts), body)]}
+    response = bot.app.dispatch(BoltRequest(body=body, headers=headers))
+    assert response.status == 401
+    assert not [r for r in caplog.records if MARKER in r.getMessage()]
+    assert "invalid request signature (body not logged)" in [r.getMessage() for r in caplog.records]

@@ -128,6 +128,20 @@ def replay(req: BoltRequest, answer: dict[str, Any] | None) -> BoltResponse:
     )
 
 
+class QuietBoltLog(logging.Filter):
+    """Bolt's own log lines about a request, in one line and without its body: it
+    logs a whole bad-signature body at INFO and a multi-line listener suggestion
+    for a request nothing handles."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Invalid request signature detected"):
+            record.msg, record.args = "invalid request signature (body not logged)", ()
+        elif message.startswith("Unhandled request"):
+            record.msg, record.args = "a request no listener handles was answered with an empty 200", ()
+        return True
+
+
 class OnceApp(App):
     """Bolt's App, each request's writes once (see the module docstring). `engine`
     and `clock` are set by `use_request_keys` before the first request."""
@@ -156,6 +170,8 @@ class OnceApp(App):
             )
             return replay(req, stored[0] if stored else None)
         self._finish(req, resp)
+        if resp.status == 404:  # nothing handles it (an old button, an unknown form): ack, quietly
+            return BoltResponse(status=200, body="")
         return resp
 
     def _end(self, req: BoltRequest) -> request_keys.Pending | None:
