@@ -199,6 +199,26 @@ def test_nothing_the_bot_sends_carries_live_markup_from_foreign_text(hostile: Bo
     subscribe(bot, "CALERTS")
     run_and_deliver(bot)
     assert bot.fake.messages_in("CALERTS"), "the alert was not posted"
+    alert = bot.fake.messages_in("CALERTS")[0]
+    log_button = next(
+        el
+        for b in alert["blocks"]
+        if b["type"] == "actions"
+        for el in b["elements"]
+        if el["action_id"] == ActionId.ALERT_LOG_TOUCHPOINT
+    )
+    bot.send.block_action(ActionId.ALERT_LOG_TOUCHPOINT, value=log_button["value"], channel_id="CALERTS")
+    assert bot.fake.wait_for(lambda: bot.fake.calls_to("views.open")), "the log form did not open"
+    search = bot.send.interactive(
+        {
+            "type": "block_suggestion",
+            "user": {"id": "UCSM1"},
+            "action_id": ActionId.LOG_ACCOUNT,
+            "value": "Evil",
+        }
+    ).json()
+    assert search["options"], "the account search found nothing"
+    answers.append(search)
     # an escalation: parent, thread, DM page, then a note, a reassign and a resolution
     answers.append(bot.send.command(f"escalate Evilcorp sev1 {HOSTILE}", user_id="UCSM2").json())
     flush(bot)
@@ -210,7 +230,8 @@ def test_nothing_the_bot_sends_carries_live_markup_from_foreign_text(hostile: Bo
     flush(bot)
     assert len(bot.fake.messages_in(ESC_CHANNEL)) >= 4 and bot.fake.messages_in("UCSM1")
     # touchpoints, the account card and its shared copy in the channel
-    answers.append(bot.send.command(f"log Evilcorp call {HOSTILE}", user_id="UCSM1").json())
+    own_log = bot.send.command(f"log Evilcorp call {HOSTILE}", user_id="UCSM1").json()
+    answers.append(own_log)
     card = bot.send.command("account Evilcorp", user_id="UCSM2").json()
     answers.append(card)
     share = next(
@@ -244,7 +265,9 @@ def test_nothing_the_bot_sends_carries_live_markup_from_foreign_text(hostile: Bo
 
     # the log's confirmation is ephemeral to its author: their own @-mentions may stay live
     found = [
-        v for i, a in enumerate(answers) for v in violations(a, f"answer#{i}", allow_typed_mentions=i == 1)
+        v
+        for i, a in enumerate(answers)
+        for v in violations(a, f"answer#{i}", allow_typed_mentions=a is own_log)
     ]
     for where, payload in _everything_sent(bot):
         found += violations(payload, where)
