@@ -65,6 +65,8 @@ def _jsonable(value: Any) -> Any:
 # `/cs log` and its form key the touchpoint themselves (Touchpoint.idempotency_key)
 # and tell a second delivery "Already logged"; they keep that answer.
 SELF_KEYED_SUBCOMMANDS = frozenset({"log"})
+# Sub-commands that only read: no key to look up (a new one left out is merely keyed).
+READ_ONLY_SUBCOMMANDS = frozenset({"", "help", "account", "escalations", "risk", "metrics", "subscriptions"})
 SELF_KEYED_VIEWS = frozenset({CallbackId.LOG_MODAL})
 
 
@@ -72,7 +74,7 @@ def request_key(body: dict[str, Any], headers: dict[str, Any]) -> str | None:
     """The key of a request that may write: a slash command, a button or menu, a form."""
     if "command" in body:
         sub = str(body.get("text") or "").strip().split(" ", 1)[0].lower()
-        if sub in SELF_KEYED_SUBCOMMANDS:
+        if sub in SELF_KEYED_SUBCOMMANDS or sub in READ_ONLY_SUBCOMMANDS:
             return None
         return request_keys.key_for_command(body, headers)
     view = body.get("view")
