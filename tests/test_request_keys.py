@@ -67,3 +67,15 @@ def test_a_request_that_only_reads_stores_no_key(db_url: str) -> None:
     with session_scope(engine) as s:
         assert s.exec(select(SlackRequest)).all() == []
     engine.dispose()
+
+
+def test_a_key_never_outlives_its_request_on_the_thread(db_url: str) -> None:
+    """A thread that handled a request handles the next one without its key."""
+    engine = make_engine(db_url)
+    pending = request_keys.begin("cmd:first", NOW)
+    request_keys.end(pending)
+    request_keys.end(pending)  # ending twice is harmless
+    with session_scope(engine) as s:
+        s.add(Member(slack_id="UNEXT", role="csm", created_at=NOW, updated_at=NOW))
+    assert request_keys.stored_answer(engine, "cmd:first") is None
+    engine.dispose()

@@ -171,6 +171,9 @@ class OnceApp(App):
                 else None
             )
             return replay(req, stored[0] if stored else None)
+        finally:
+            # Whatever happened, this thread's next request must not carry this key.
+            self._end(req)
         self._finish(req, resp)
         if resp.status == 404:  # nothing handles it (an old button, an unknown form): ack, quietly
             return BoltResponse(status=200, body="")

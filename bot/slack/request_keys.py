@@ -105,6 +105,7 @@ class Pending:
 
     claim: _Claim
     token: Any
+    ended: bool = False
 
     @property
     def claimed(self) -> bool:
@@ -127,6 +128,10 @@ def begin(key: str, now: datetime) -> Pending:
 
 
 def end(pending: Pending) -> None:
+    """Stop handling under the key (again: nothing)."""
+    if pending.ended:
+        return
+    pending.ended = True
     try:
         _current.reset(pending.token)
     except ValueError:  # reset from another context: clear it instead
