@@ -32,6 +32,7 @@ from bot.slack.elements import button
 from bot.slack.escape import escape, readable
 from bot.touchpoints.confirmation import account_card_choice, account_choice, log_confirmation
 from bot.touchpoints.recording import Recorded
+from jobs.escalation_policy import run_escalation_policy
 from models.db import session_scope
 from models.tables import Account, Member, NpsResponse
 from tests.escalation_helpers import ESC_CHANNEL, click, flush, parent, submit_modal
@@ -222,6 +223,12 @@ def test_nothing_the_bot_sends_carries_live_markup_from_foreign_text(hostile: Bo
     # an escalation: parent, thread, DM page, then a note, a reassign and a resolution
     answers.append(bot.send.command(f"escalate Evilcorp sev1 {HOSTILE}", user_id="UCSM2").json())
     flush(bot)
+    bot.clock.advance(minutes=16)  # past the SEV1's acknowledgement time: the policy pages again
+    run_escalation_policy(bot.engine, bot.clock)
+    flush(bot)
+    click(bot, parent(bot), ActionId.ESC_REASSIGN, user_id="UCSM1", selected_user="UCSM2")
+    flush(bot)
+    assert bot.fake.messages_in("UCSM2"), "the new owner was not paged"
     click(bot, parent(bot), ActionId.ESC_NOTE, user_id="UCSM2")
     submit_modal(bot, user_id="UCSM2", note=HOSTILE)
     flush(bot)

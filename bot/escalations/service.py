@@ -248,7 +248,7 @@ def reassign(
         dm_text=(
             f":rotating_light: <@{user_id}> assigned you the {esc.severity.upper()} escalation "
             f"for *{escape(name)}* — "
-            f"{esc.summary[:300]}\nAcknowledge within {sla}."
+            f"{escape(esc.summary[:300])}\nAcknowledge within {sla}."
         ),
     )
     audit_change(session, clock, user_id, "reassign", esc, old=old, new=new_owner)
