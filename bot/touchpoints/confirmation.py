@@ -83,13 +83,13 @@ def account_choice(
 ) -> tuple[str, list[dict[str, Any]]]:
     """'Which account did you mean?' with one button per candidate."""
     shown = candidates[:MAX_PICK_BUTTONS]
-    text = f"“{typed}” matches {len(candidates)} accounts. Which one did you mean?"
+    text = f"“{escape(typed)}” matches {len(candidates)} accounts. Which one did you mean?"
     buttons = [
         button(f"{ActionId.LOG_PICK_ACCOUNT}_{i}", ref.name, pick_value(ref.id, payload))
         for i, ref in enumerate(shown)
     ]
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "log_pick", "elements": buttons},
     ]
     return text, blocks
@@ -97,12 +97,12 @@ def account_choice(
 
 def account_card_choice(typed: str, candidates: tuple[AccountRef, ...]) -> tuple[str, list[dict[str, Any]]]:
     """`/cs account` with several matches: one button per candidate opens its card."""
-    text = f"“{typed}” matches {len(candidates)} accounts. Which one?"
+    text = f"“{escape(typed)}” matches {len(candidates)} accounts. Which one?"
     buttons = [
         button(f"{ActionId.ACCOUNT_PICK}_{i}", ref.name, str(ref.id))
         for i, ref in enumerate(candidates[:MAX_PICK_BUTTONS])
     ]
     return text, [
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "account_pick", "elements": buttons},
     ]

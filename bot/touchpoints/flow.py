@@ -117,8 +117,9 @@ def log_line(deps: Deps, user_id: str, text: str, *, request_key: str | None) ->
         choice_text, blocks = account_choice(cmd.account_text, match.candidates, payload)
         if any(len(b.get("value", "")) > MAX_BUTTON_VALUE for b in blocks[-1]["elements"]):
             raise BadInput(
-                f"“{cmd.account_text}” matches {len(match.candidates)} accounts, and the note is too long "
-                "for me to ask which one here. Type the account's full name, or use the form (`/cs log`)."
+                f"“{escape(cmd.account_text)}” matches {len(match.candidates)} accounts, "
+                "and the note is too long for me to ask which one here. "
+                "Type the account's full name, or use the form (`/cs log`)."
             )
         return Answer(text=choice_text, blocks=blocks)
     rec = record_once(
