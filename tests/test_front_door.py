@@ -174,3 +174,12 @@ def test_bolt_itself_never_logs_a_bad_signatures_body(bot: Bot, caplog: pytest.L
     assert response.status == 401
     assert not [r for r in caplog.records if MARKER in r.getMessage()]
     assert "invalid request signature (body not logged)" in [r.getMessage() for r in caplog.records]
+
+
+def test_the_request_log_line_cannot_be_forged_from_typed_text(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    bot.send.command("help\nERROR csbot: forged line")
+    lines = [r.getMessage() for r in caplog.records if r.name == "csbot.requests"]
+    assert lines and all("\n" not in line and "forged" not in line for line in lines)

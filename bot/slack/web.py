@@ -112,7 +112,9 @@ def describe(body: Any) -> tuple[str, str]:
     kind = body.get("type") if isinstance(body.get("type"), str) else None
     user = _word(_obj(body.get("user")).get("id"), "-")
     if "command" in body:
-        sub = str(body.get("text") or "").strip().split(" ", 1)[0][:40]
+        sub = str(body.get("text") or "").strip().split(" ", 1)[0][:30]
+        if sub and not (sub.replace("-", "").isalnum() and sub.isascii()):
+            sub = "?"  # a word, never free text
         return f"command {_word(body['command'])} {sub}".strip(), _word(body.get("user_id"), "-")
     if kind == "block_actions":
         actions = body.get("actions")
