@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import click
 
-from bot.errors import SettingsError
-from bot.settings import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def settings_or_exit(require_slack: bool) -> Settings:
-    """Load settings, or print the one line that names the problem and exit 2."""
-    try:
-        return load_settings(require_slack=require_slack)
-    except SettingsError as exc:
-        click.echo(f"csbot: {exc}", err=True)
-        sys.exit(2)
-
-
-def friendly_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SettingsError as exc:
-            click.echo(f"csbot: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+from bot.cli_support import friendly_errors, settings_or_exit
+from bot.playground.commands import demo_cmd, playground_cmd
+from bot.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +20,10 @@ def main() -> None:
 
     Settings come from the environment and .env (see .env.example).
     """
+
+
+main.add_command(demo_cmd)  # the demo and the playground (PRODUCT.md §7, §7.1)
+main.add_command(playground_cmd)
 
 
 @main.command()
@@ -114,6 +95,7 @@ def import_accounts_cmd(file: Path) -> None:
             session,
             stream,
             SystemClock(),
+            tz=settings.tz,
             resolve_email=resolver,
             progress=lambda m: click.echo(m, err=True),
         ),
@@ -172,6 +154,55 @@ def import_nps_cmd(file: Path) -> None:
     """Upsert NPS responses from FILE (columns: account (name or external_id),
     date, score 0-10, respondent, comment)."""
     _import_health_file(file, "nps")
+
+
+@import_.command("movements")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly_errors
+def import_movements_cmd(file: Path) -> None:
+    """Add revenue history from FILE (columns: account (name or external_id), date,
+    kind new/expansion/contraction/churn/reactivation, amount in dollars; note)."""
+    from bot.clock import SystemClock
+    from bot.revenue.movements_import import import_movements
+
+    settings = settings_or_exit(require_slack=False)
+    engine = _engine_at_head(settings)
+    _run_import(
+        file, engine, lambda session, stream: import_movements(session, stream, SystemClock(), tz=settings.tz)
+    )
+
+
+@main.command("metrics")
+@click.argument("kind", type=click.Choice(["week", "month", "quarter"]), default="week")
+@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD: the period containing it (default today).")
+@click.option("--segment", default=None, help="Only accounts of this segment.")
+@click.option("--csm", default=None, help="Only this CSM's book (Slack user ID U…).")
+@click.option("--json", "as_json", is_flag=True, help="Print the §6.1 JSON object instead of a table.")
+@friendly_errors
+def metrics_cmd(kind: str, as_of: str | None, segment: str | None, csm: str | None, as_json: bool) -> None:
+    """The director's figures (PRODUCT.md §6.1) for the period to date, against the one before."""
+    import json
+    from datetime import date
+
+    from bot.clock import SystemClock, local_date
+    from bot.metrics.flow import team_metrics
+    from bot.metrics.terminal import render_table
+    from bot.slack.mentions import is_user_id
+    from models.db import session_scope
+
+    settings = settings_or_exit(require_slack=False)
+    try:
+        day = date.fromisoformat(as_of) if as_of else local_date(SystemClock().now(), settings.tz)
+    except ValueError:
+        click.echo(f"csbot: --as-of {as_of!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-30", err=True)
+        sys.exit(2)
+    if csm is not None and not is_user_id(csm):
+        click.echo(f"csbot: --csm {csm!r} is not a Slack user ID (U…)", err=True)
+        sys.exit(2)
+    engine = _engine_at_head(settings)
+    with session_scope(engine) as session:
+        result = team_metrics(session, settings, kind=kind, as_of=day, segment=segment, csm=csm)
+    click.echo(json.dumps(result.as_json(), indent=2) if as_json else render_table(result))
 
 
 def _engine_at_head(settings: Settings) -> Any:
@@ -309,6 +340,28 @@ def scheduler_cmd(lock_retry: float, job_modules: tuple[str, ...]) -> None:
         signal.signal(signum, lambda *_: service.request_stop())
     service.run_forever()
 
+
+@main.command("digest")
+@click.option("--preview", is_flag=True, help="Print the digest as text; nothing is posted.")
+@click.option("--send", is_flag=True, help="Queue the digest for --channel now (once per week and channel).")
+@click.option("--channel", metavar="C", help="A channel ID with a digest subscription.")
+@click.option("--week", metavar="2026-W48", help="The ISO week (default: the last complete week).")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Write the chart PNG here.")
+@friendly_errors
+def digest_cmd(preview: bool, send: bool, channel: str | None, week: str | None, chart: Path | None) -> None:
+    """Preview the weekly digest (PRODUCT.md §6.2), or queue it for a channel now."""
+    from bot.clock import SystemClock
+    from bot.digest.commands import digest_command
+
+    code, text = digest_command(
+        _engine_at_head,
+        lambda: settings_or_exit(require_slack=False),
+        SystemClock(),
+        preview=preview, send=send, channel=channel, week=week, chart=chart,
+    )  # fmt: skip
+    click.echo(text, err=code != 0)
+    if code:
+        sys.exit(code)
 
 if __name__ == "__main__":
     main()

@@ -44,10 +44,20 @@ class Deps:
     # This app's `/cs` sub-commands by name, built from each feature's registration
     # when the app is built (handlers/commands.py): `fn(request, deps) -> Reply | None`.
     subcommands: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # The Home tab (bot/home): what it keeps between publishes (bot.home.flow.HomeState),
+    # and the hook that rebuilds a person's desk after their own write (both set when
+    # the events listeners are registered): `fn(user_id, notice=None)`, never blocking.
+    home: Any = None
+    on_own_write: Callable[..., None] | None = None
 
     def __post_init__(self) -> None:
         if self.users is None:
             self.users = UserDirectory(slack_fetch(self.client), self.settings.zone)
+
+    def own_write(self, user_id: str, *, notice: str | None = None) -> None:
+        """The person changed something from Slack: their Home tab is rebuilt in the background."""
+        if self.on_own_write is not None:
+            self.on_own_write(user_id, notice=notice)
 
     def wake_outbox(self) -> None:
         self.outbox_wakeup.set()

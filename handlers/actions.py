@@ -27,10 +27,13 @@ def register(app: App, deps: Deps) -> None:
             respond(text=exc.message, response_type="ephemeral", replace_original=False)
             return
         respond(text=f":leftwards_arrow_with_hook: {text}", response_type="ephemeral", replace_original=True)
+        deps.own_write(user_id)
 
     register_escalation_actions(app, deps)
+    register_home_actions(app, deps)
     register_log(app, deps)
     register_health_actions(app, deps)
+    register_metrics(app, deps)
 
 
 # =============================================================================
@@ -53,6 +56,20 @@ def _tell(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
+def from_home(body: dict[str, Any]) -> bool:
+    """A click on the Home tab: there is no response_url, the desk itself answers."""
+    container, view = body.get("container") or {}, body.get("view") or {}
+    return container.get("type") == "view" and view.get("type") == "home"
+
+
+def tell_clicker(deps: Deps, body: dict[str, Any], respond: Respond, text: str) -> None:
+    """A refusal for the clicker only: ephemeral where they clicked, or on top of their desk."""
+    if from_home(body):
+        deps.own_write(body["user"]["id"], notice=text)
+    else:
+        _tell(respond, text)
+
+
 def register_escalation_actions(app: App, deps: Deps) -> None:
     from bot.escalations import service as escalations
     from bot.escalations.blocks import note_modal
@@ -64,15 +81,16 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
         """One change in one transaction; a known error goes back to the clicker only."""
         esc_id = _escalation_id(body)
         if esc_id is None:
-            _tell(respond, "That button is not valid any more.")
+            tell_clicker(deps, body, respond, "That button is not valid any more.")
             return
         try:
             with session_scope(deps.engine) as session:
                 work(session, esc_id, body["user"]["id"])
         except CsbotError as exc:
-            _tell(respond, exc.message)
+            tell_clicker(deps, body, respond, exc.message)
             return
         deps.wake_outbox()
+        deps.own_write(body["user"]["id"])
 
     @app.action(ActionId.ESC_ACK)
     def on_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -101,7 +119,7 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
         esc_id = _escalation_id(body)
         user_id = body["user"]["id"]
         if esc_id is None:
-            _tell(respond, "That button is not valid any more.")
+            tell_clicker(deps, body, respond, "That button is not valid any more.")
             return
         try:
             with session_scope(deps.engine) as session:
@@ -113,7 +131,7 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
                 account = session.get(Account, esc.account_id)
                 name = account.name if account else "?"
         except CsbotError as exc:
-            _tell(respond, exc.message)
+            tell_clicker(deps, body, respond, exc.message)
             return
         callback = CallbackId.ESC_RESOLVE_MODAL if resolve else CallbackId.ESC_NOTE_MODAL
         view = note_modal(callback, esc_id, name, resolve=resolve)
@@ -209,6 +227,7 @@ def register_log(app: App, deps: Deps) -> None:
             respond(text=exc.message, response_type="ephemeral", replace_original=False)
             return
         respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral", replace_original=True)
+        deps.own_write(user_id)
 
     @app.options(ActionId.LOG_ACCOUNT)
     def on_account_search(ack: Ack, body: dict[str, Any]) -> None:
@@ -231,6 +250,68 @@ def register_log(app: App, deps: Deps) -> None:
         user_id = body["user"]["id"]
         try:
             answer = card_for_button(deps, user_id, body["actions"][0].get("value", ""), shareable=False)
+        except CsbotError as exc:
+            respond(text=exc.message, response_type="ephemeral", replace_original=False)
+            return
+        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Shared by <@{user_id}>"}]}
+        respond(
+            text=answer.text,
+            blocks=[*(answer.blocks or []), context],
+            response_type="in_channel",
+            replace_original=False,
+        )
+
+
+# =============================================================================
+# The Home tab (PRODUCT.md §2.1): Log a touchpoint, New escalation, and each desk
+# row's menu open the same forms as the at-risk alert's buttons. The escalation
+# buttons on the desk are the thread's own (ESC_* above).
+# =============================================================================
+
+
+def register_home_actions(app: App, deps: Deps) -> None:
+    import logging
+
+    from bot.home.forms import open_home_form
+
+    log = logging.getLogger(__name__)
+
+    def opener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        action = body["actions"][0]
+        value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+        user_id = body["user"]["id"]
+
+        def work() -> None:  # within the trigger's 3 s, off the request thread
+            try:
+                open_home_form(deps, body["trigger_id"], user_id, action["action_id"], value)
+            except CsbotError as exc:
+                tell_clicker(deps, body, respond, exc.message)
+            except Exception:
+                log.exception("could not open the form for %s", user_id)
+                tell_clicker(deps, body, respond, "Sorry, I could not open the form. Please click again.")
+
+        deps.executor.submit(work)
+
+    for action_id in (ActionId.HOME_LOG, ActionId.HOME_NEW_ESCALATION, ActionId.HOME_ACCOUNT_MENU):
+        app.action(action_id)(opener)
+
+
+# =============================================================================
+# /cs metrics — the Share button (PRODUCT.md §6.1)
+# =============================================================================
+
+
+def register_metrics(app: App, deps: Deps) -> None:
+    from bot.metrics.command import shared_metrics
+
+    @app.action(ActionId.METRICS_SHARE)
+    def on_share_metrics(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """`/cs metrics` shared: the same figures go to the channel, with who shared them."""
+        ack()
+        user_id = body["user"]["id"]
+        try:
+            answer = shared_metrics(deps, user_id, body["actions"][0].get("value", ""))
         except CsbotError as exc:
             respond(text=exc.message, response_type="ephemeral", replace_original=False)
             return

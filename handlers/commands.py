@@ -30,14 +30,21 @@ def subcommand_table() -> dict[str, Subcommand]:
     return table
 
 
+# Sub-commands that may change what the person's Home tab shows (PRODUCT.md §2.1)
+CHANGES_HOME = frozenset({"log", "escalate", "nps", "renewal", "upsell"})
+
+
 def run_subcommand(request: CommandRequest, deps: Deps) -> Reply | None:
     fn = deps.subcommands.get(request.sub)
     if fn is None:
         return Reply(text=f"`/cs {request.sub}` is not a command.\n\n{help_text()}", blocks=None)
     try:
-        return fn(request, deps)
+        reply = fn(request, deps)
     except Exception as exc:  # the user always gets an answer
         return error_reply(exc)
+    if request.sub in CHANGES_HOME and request.args:
+        deps.own_write(request.user_id)  # in the background: the answer does not wait
+    return reply
 
 
 def register(app: App, deps: Deps) -> None:

@@ -12,6 +12,7 @@ from bot.deps import Deps
 from bot.errors import BadInput
 from bot.escalations import flow as escalation_flow
 from bot.health import flow as health_flow
+from bot.metrics import command as metrics_command
 from bot.revenue import flow as revenue_flow
 from bot.revenue.records import record_renewal, record_upsell
 from bot.slack.help import help_blocks, help_text, usage
@@ -19,22 +20,15 @@ from bot.touchpoints.flow import account_card_answer, log_line, open_log_modal
 from handlers.cs_command import CommandRequest, Reply, Subcommand, from_flow
 from models.db import session_scope
 
-# --- help, and what is not built yet ------------------------------------------------
+# --- help, and the metrics ------------------------------------------------
 
 
 def _help(request: CommandRequest, deps: Deps) -> Reply:
     return Reply(text=help_text(request.args or None), blocks=help_blocks(request.args or None))
 
 
-def _metrics(request: CommandRequest, deps: Deps) -> Reply:
-    return Reply(
-        text="`/cs metrics` is not available yet: the director's figures come with the weekly digest, "
-        "which this version does not build. `/cs risk` shows the at-risk accounts now."
-    )
-
-
 def core_commands() -> dict[str, Subcommand]:
-    return {"help": _help, "": _help, "metrics": _metrics}
+    return {"help": _help, "": _help, "metrics": from_flow(metrics_command.metrics)}
 
 
 # --- touchpoints: /cs log, /cs account ---------------------------------------------

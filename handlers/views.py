@@ -52,6 +52,7 @@ def register_escalation_views(app: App, deps: Deps) -> None:
             return
         ack()
         deps.wake_outbox()
+        deps.own_write(user_id)
 
     @app.view(CallbackId.ESC_RESOLVE_MODAL)
     def on_resolve(ack: Ack, body: dict[str, Any]) -> None:
@@ -99,6 +100,7 @@ def register_log(app: App, deps: Deps) -> None:
                 log.exception("could not confirm the log form of %s", user_id)
 
         deps.executor.submit(confirm)
+        deps.own_write(user_id)
 
 
 # =============================================================================
@@ -121,3 +123,4 @@ def register_alert_escalation_view(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors=opened)
             return
         ack()  # closes the form; the parent message, the pages and the opener's DM go out via the Outbox
+        deps.own_write(body["user"]["id"])

@@ -148,6 +148,7 @@ def _write_snapshots(session: Session, today: date, results: list[AccountHealth]
             "reasons": [x.text for x in r.risks if not x.key.startswith("measure:")]
             + [x.text for x in r.health.reasons],
             "measures": r.health.measures_json(),
+            "at_risk": r.at_risk,
         }
         for r in results
     ]

@@ -41,7 +41,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from bot.clock import Clock
-from bot.delivery.outbox import METADATA_EVENT_TYPE, URGENT
+from bot.delivery.outbox import METADATA_EVENT_TYPE, UPLOAD_METHOD, URGENT
 from models.db import session_scope
 from models.tables import Outbox
 
@@ -224,6 +224,10 @@ def deliver_claimed(
     """Send one claimed row and record the outcome; True when it is now sent."""
     policy = policy or DEFAULT_POLICY
     posted = posted if posted is not None else {}
+    if claim.method == UPLOAD_METHOD:  # a file (a digest's chart): its own send function
+        from jobs.outbox_upload import deliver_upload
+
+        return deliver_upload(engine, client, clock, claim, policy=policy, posted=posted)
     try:
         method, args = _build_call(engine, client, claim, posted)
         if claim.in_doubt and method == "chat.postMessage":

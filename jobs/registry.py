@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 JOB_MODULES: list[str] = [
     "jobs.escalation_policy",  # every minute: re-page / page up when an SLA is missed (§5)
     "jobs.health",  # daily at 07:00 CSBOT_TZ: health snapshots; each alerts subscription at its time (§4)
+    "jobs.digest",  # each digest subscription at its day and time: last week's digest (§6.2)
 ]
 
 # --- the registry -----------------------------------------------------------------

@@ -98,6 +98,11 @@ class _SqliteWriterQueue:
         return not self._held
 
     def _on_begin(self, conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            # a reader (read_scope): WAL lets it read a consistent snapshot while
+            # a writer works, so it neither waits for nor blocks the write lock
+            conn.exec_driver_sql("BEGIN")
+            return
         raw = conn.connection.dbapi_connection
         if self._lock.acquire(timeout=self._wait):
             with self._held_lock:
@@ -124,6 +129,21 @@ def _is_memory(dbapi_connection: Any) -> bool:
     finally:
         cursor.close()
     return any(row[2] in ("", ":memory:") for row in rows if row[1] == "main")
+
+
+READ_ONLY = "csbot_read_only"
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads (a Home tab, a report): on SQLite it does not take
+    the one write lock every other transaction queues for, so a long read never
+    delays a `/cs log`. Anything it would write is rolled back."""
+    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 @contextmanager

@@ -225,11 +225,18 @@ class RenewalEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     outcome: str  # renewed / churned / downgraded
+    # renewed: the ARR it renewed at; downgraded: the reduction; churned: the ARR lost
     amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
     occurred_at: datetime = _ts(index=True)
     recorded_by: str
     created_at: datetime = _ts()
     deleted_at: datetime | None = _ts(nullable=True)
+    # The renewal that was due (§6.1 renewal rate): its date and the ARR due then.
+    due_date: date | None = Field(default=None, index=True)
+    arr_due_cents: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # What Undo puts back (§6.0): the stage and contract start before the outcome.
+    prior_stage: str | None = None
+    prior_contract_start: date | None = None
 
 
 class Expansion(SQLModel, table=True):
@@ -237,6 +244,7 @@ class Expansion(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id", index=True)
     amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    product: str | None = None  # the `#product` tag of `/cs upsell` ("premier": Premier Support & Success)
     occurred_at: datetime = _ts(index=True)
     recorded_by: str
     created_at: datetime = _ts()
@@ -253,6 +261,8 @@ class HealthSnapshot(SQLModel, table=True):
     band: str | None = None  # green / yellow / red
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     measures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # at risk by §4 that day (None: written before this was recorded; read as band == red)
+    at_risk: bool | None = None
 
 
 class Alert(SQLModel, table=True):
@@ -268,6 +278,41 @@ class Alert(SQLModel, table=True):
     # subscriptions' own jobs post the alerts newer than their watermark
     news_at: datetime | None = _ts(nullable=True)
 
+
+# --- revenue history (PRODUCT.md §6.0) -------------------------------------------
+
+MOVEMENT_KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
+MOVEMENT_SOURCES = ("import", "movements", "upsell", "renewal", "backfill")
+
+
+class ArrMovement(SQLModel, table=True):
+    """One change to an account's ARR. Account.arr_cents is always the sum of
+    the account's live movements (bot/revenue/ledger.py keeps it so); ARR on
+    any day is the sum of the movements effective on or before it."""
+
+    __table_args__ = (
+        Index("ix_arrmovement_account_effective", "account_id", "effective_date"),
+        Index("ix_arrmovement_ref", "ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    kind: str  # one of MOVEMENT_KINDS
+    amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))  # signed
+    # The team's local day it takes effect.
+    effective_date: date = Field(index=True)
+    # The instant, when one is known (a Slack command): periods in another time
+    # zone place the movement by it. None for dated imports.
+    effective_at: datetime | None = _ts(nullable=True)
+    source: str  # one of MOVEMENT_SOURCES
+    # what wrote it, so Undo finds it: "renewalevent:12", "expansion:3", "import:<run>"
+    ref: str | None = None
+    product: str | None = None  # expansions tagged `#product`
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    stage_before: str | None = None  # the account's stage before (Undo restores it)
+    recorded_by: str | None = None
+    created_at: datetime = _ts()
+    deleted_at: datetime | None = _ts(nullable=True)
 
 # --- requests from Slack ------------------------------------------------------
 

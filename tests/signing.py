@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import time
@@ -14,12 +12,11 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.playground.signing import signature
+
+__all__ = ["SlackSender", "signature"]
+
 _counter = itertools.count(1)
-
-
-def signature(secret: str, timestamp: int, body: str) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 class SlackSender:

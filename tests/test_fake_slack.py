@@ -429,6 +429,22 @@ def test_views_publish(client: WebClient, fake: FakeSlack) -> None:
     assert err(client.views_publish, user_id="U1", view=modal()) == "invalid_arguments"
 
 
+def test_views_publish_checks_the_hash_of_the_view_last_published(client: WebClient, fake: FakeSlack) -> None:
+    first = client.views_publish(user_id="U1", view={"type": "home", "blocks": [section("one")]})["view"]
+    second = client.views_publish(
+        user_id="U1", view={"type": "home", "blocks": [section("two")]}, hash=first["hash"]
+    )["view"]
+    assert second["id"] == first["id"] and second["hash"] != first["hash"]
+    # someone published since `first` was seen: Slack refuses, and the tab keeps "two"
+    home = {"type": "home", "blocks": [section("x")]}
+    stale = err(client.views_publish, user_id="U1", view=home, hash=first["hash"])
+    assert stale == "hash_conflict"
+    assert fake.home_tabs["U1"]["blocks"] == [section("two")]
+    # without a hash the publish replaces whatever is there
+    client.views_publish(user_id="U1", view={"type": "home", "blocks": [section("three")]})
+    assert fake.home_tabs["U1"]["blocks"] == [section("three")]
+
+
 INVALID_VIEWS = {
     "no type": {"title": {"type": "plain_text", "text": "T"}, "blocks": []},
     "no blocks": {"type": "modal", "title": {"type": "plain_text", "text": "T"}},

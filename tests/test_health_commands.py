@@ -5,7 +5,7 @@ and risk computed live from the data as it stands."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -154,31 +154,46 @@ def test_risk_team_reads_the_managers(bot: Bot) -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "expected"),
+    ("command", "expected", "amount", "arr", "renewal"),
     [
         (
             "renewal Acme Corp renewed $120k",
-            ":white_check_mark: Recorded: *Acme Corp* renewed for *$120,000*.",
+            ":white_check_mark: Recorded: *Acme Corp* renewed at *$120,000* ARR (was $500,000: −$380,000)."
+            " Next renewal *2027-11-20*.",
+            12_000_000,
+            12_000_000,
+            date(2027, 11, 20),
         ),
         (
-            "renewal acme corp downgraded 1.2m",
-            ":white_check_mark: Recorded: *Acme Corp* downgraded by *$1,200,000*.",
+            "renewal acme corp downgraded 100k",
+            ":white_check_mark: Recorded: *Acme Corp* downgraded by *$100,000*: ARR now *$400,000*"
+            " (was $500,000). Next renewal *2027-11-20*.",
+            10_000_000,
+            40_000_000,
+            date(2027, 11, 20),
         ),
         (
             "renewal Acme Corp churned 120,000",
-            ":white_check_mark: Recorded: *Acme Corp* churned (*$120,000* ARR lost).",
+            ":white_check_mark: Recorded: *Acme Corp* churned: *$500,000* ARR lost. It leaves the live"
+            " portfolio (alerts, coverage, renewals) and keeps its history. You typed $120,000; the churn"
+            " recorded is the whole ARR, $500,000.",
+            50_000_000,
+            0,
+            None,
         ),
     ],
 )
 def test_renewal_by_the_accounts_csm_is_recorded_in_cents_with_undo(
-    bot: Bot, command: str, expected: str
+    bot: Bot, command: str, expected: str, amount: int, arr: int, renewal: date | None
 ) -> None:
     seed(bot)
     reply = answer(bot, command, user="UCSM1")
     assert reply["text"] == expected
     with session_scope(bot.engine) as s:
         row = s.exec(select(RenewalEvent)).one()
-        assert row.amount_cents in (12_000_000, 120_000_000)
+        assert (row.amount_cents, row.arr_due_cents, row.due_date) == (amount, 50_000_000, date(2026, 11, 20))
+        account = s.get(Account, row.account_id)
+        assert (account.arr_cents, account.renewal_date) == (arr, renewal)  # type: ignore[union-attr]
         assert json.loads(undo_value(reply)) == {"kind": "renewal", "id": row.id}
         assert (
             s.exec(select(AuditLog).where(AuditLog.action == "renewal.create")).one().actor_slack_id
@@ -194,7 +209,8 @@ def test_upsell_by_a_director_with_a_note_and_an_account_name_holding_a_number(b
         )
     reply = answer(bot, "upsell Route 66 $24k 20 more seats", user="UDIR1")
     assert (
-        reply["text"] == ":white_check_mark: Recorded an up-sell of *$24,000* for *Route 66*: 20 more seats"
+        reply["text"] == ":white_check_mark: Recorded an up-sell of *$24,000* for *Route 66*: 20 more seats."
+        " ARR now *$104,000*."
     )
     with session_scope(bot.engine) as s:
         row = s.exec(select(Expansion)).one()
@@ -217,7 +233,10 @@ def test_upsell_by_a_director_with_a_note_and_an_account_name_holding_a_number(b
             "Only Acme Corp's CSM (<@UCSM1>), a *director* or an *admin* can record a renewal; "
             "your role is *exec*. Nothing was recorded.",
         ),
-        ("renewal Acme Corp extended 10k", "UCSM1", "Give the account, the outcome and the amount"),
+        ("renewal Acme Corp extended 10k", "UCSM1", "Give the account and the outcome"),
+        ("renewal Acme Corp downgraded", "UCSM1", "Say how much ARR went down by"),
+        ("renewal Acme Corp downgraded $600k", "UCSM1", "The downgrade is the whole ARR or more"),
+        ("renewal Acme Corp renewed $0", "UCSM1", "A renewal at $0 is a churn: record it as `churned`"),
         ("renewal Acme Corp renewed lots", "UCSM1", "'lots' is not an amount"),
         ("upsell Acme Corp", "UCSM1", "Give the account and the amount"),
         ("upsell Acme Corp $0", "UCSM1", "An up-sell amount must be more than $0."),

@@ -184,6 +184,13 @@ def test_day_one_posts_one_message_worst_first_then_day_two_posts_nothing(bot: B
             "Hooli": (100, "green"),
         }
         assert snaps[ids["Acme"]].reasons[:2] == ["score 27 is red (below 40)", "no touchpoint in 60 days"]
+        # the snapshot says who was at risk that day (the metrics' "at risk" reads it)
+        assert {a: snaps[i].at_risk for a, i in ids.items()} == {
+            "Acme": True,
+            "Globex": True,
+            "Initech": True,
+            "Hooli": False,
+        }
         alerts = s.exec(select(Alert).where(Alert.state == "open")).all()
         assert sorted(a.account_id for a in alerts) == sorted([ids["Acme"], ids["Globex"], ids["Initech"]])
 

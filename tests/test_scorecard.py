@@ -244,6 +244,19 @@ def test_toml_override_changes_the_result(tmp_path: Path) -> None:
             "CSBOT_SCORECARD bad.toml: measures.nps.weight must be a number",
         ),
         ("[colours]\nred = 1\n", "CSBOT_SCORECARD bad.toml: unknown section [colours]"),
+        (
+            "[forecast]\ngreen = 95\n",
+            "CSBOT_SCORECARD bad.toml: forecast.green (95) is a share of ARR: at most 1 (0.95 = 95 %)",
+        ),
+        (
+            "[forecast]\nred = 0.9\n",
+            "CSBOT_SCORECARD bad.toml: forecast rates must not grow as health falls "
+            "(green 0.95 >= yellow 0.8 >= red 0.9)",
+        ),
+        (
+            "[forecast]\nblue = 0.5\n",
+            "CSBOT_SCORECARD bad.toml: unknown key forecast.blue (known: green, yellow, red)",
+        ),
         ("[measures.nps\nweight = 1\n", "CSBOT_SCORECARD bad.toml is not valid TOML: "),
     ],
 )
@@ -255,6 +268,13 @@ def test_bad_toml_gives_one_line_naming_the_key(tmp_path: Path, toml: str, error
     message = str(caught.value)
     assert message.startswith(error)
     assert "\n" not in message
+
+
+def test_forecast_rates_come_from_the_toml(tmp_path: Path) -> None:
+    assert DEFAULT_SCORECARD.forecast_weights == {"green": 0.95, "yellow": 0.8, "red": 0.5}
+    path = tmp_path / "card.toml"
+    path.write_text("[forecast]\ngreen = 0.9\nyellow = 0.7\nred = 0.3\n")
+    assert load_scorecard(path).forecast_weights == {"green": 0.9, "yellow": 0.7, "red": 0.3}
 
 
 def test_no_file_means_the_defaults() -> None:

@@ -100,3 +100,28 @@ def test_a_transaction_ended_on_another_thread_hands_the_queue_back(sqlite_engin
     writer.start()
     writer.join(timeout=5)
     assert done.is_set(), "a later writer was blocked by a queue that was never handed back"
+
+
+def test_a_reader_neither_waits_for_nor_holds_up_a_writer(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    from models.db import read_scope
+
+    queue = sqlite_engine.dialect._csbot_writer_queue
+    with session_scope(sqlite_engine) as s:
+        s.add(_account("A"))
+    with read_scope(sqlite_engine) as reader:
+        assert [a.name for a in reader.exec(select(Account)).all()] == ["A"]
+        assert queue.is_free()  # the reader holds no write lock
+        done = threading.Event()
+
+        def write() -> None:
+            with session_scope(sqlite_engine) as w:
+                w.add(_account("B"))
+            done.set()
+
+        threading.Thread(target=write).start()
+        assert done.wait(5), "the writer waited for the reader"
+        # the reader keeps its snapshot until it ends
+        assert [a.name for a in reader.exec(select(Account)).all()] == ["A"]
+    with read_scope(sqlite_engine) as reader:
+        assert sorted(a.name for a in reader.exec(select(Account)).all()) == ["A", "B"]
+    assert queue.is_free()

@@ -66,8 +66,9 @@ def test_digest_schedule_is_stored_with_its_time_zone_and_announced(
         ":white_check_mark: Done: this channel will get the weekly digest for the *Enterprise* segment, "
         "every *Friday at 16:30* (Europe/Paris); next: Fri 20 Nov 16:30.\n"
         "Stop it with `/cs unsubscribe digest`.\n"
-        "_Note: this version does not post the weekly digest yet. The schedule is saved and "
-        "will be used as soon as the digest ships._"
+        "_Each digest covers the last complete week, Monday to Sunday in Europe/Paris: the figures with "
+        "their change, a table per CSM, the accounts at risk, renewals and escalations, and a chart in its "
+        "thread._"
     )
     # The channel hears about it too: queued by the request, sent by the worker without a poll.
     assert bot.fake.wait_for(lambda: bot.fake.messages_in("CDIGEST"))

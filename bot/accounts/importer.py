@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any, TextIO
 
 from sqlmodel import Session, select
@@ -19,8 +20,9 @@ from bot.accounts.csv_import import (
     parse_date,
     read_csv,
 )
-from bot.clock import Clock
+from bot.clock import Clock, local_date
 from bot.money import parse_dollars
+from bot.revenue import ledger
 from bot.slack.mentions import is_user_id
 from models.tables import STAGES, Account
 
@@ -114,11 +116,53 @@ def _validate_account_row(row: dict[str, str], resolve_email: EmailResolver | No
     return values
 
 
+def _ledger_moves(
+    session: Session,
+    created: list[tuple[Account, dict[str, Any]]],
+    changes: list[tuple[Account, int, dict[str, Any]]],
+    today: date,
+    actor: str,
+    now: datetime,
+) -> None:
+    """ARR from the file goes through the ledger (PRODUCT.md §6.0): a new account's
+    ARR is a `new` movement dated its contract_start (else today); a changed ARR an
+    expansion or contraction dated today (a churn when the file says it churned,
+    a reactivation when it had). The stage in the file has the last word."""
+    moves = []
+    for account, values in created:
+        cents = int(values.get("arr_cents") or 0)
+        if cents > 0 and account.id is not None:
+            day = values.get("contract_start") or today
+            moves.append(
+                ledger.Move(account.id, "new", cents, day, "import", ref="import:accounts", who=actor)
+            )
+    for account, before, values in changes:
+        delta = int(values["arr_cents"]) - before
+        if delta == 0 or account.id is None:
+            continue
+        stage = values.get("stage", account.stage)
+        if delta < 0 and values["arr_cents"] == 0 and stage == "churned":
+            kind = "churn"
+        else:
+            kind = ledger.kind_for_change(
+                account.stage, delta, first=before == 0 and account.stage != "churned"
+            )
+        moves.append(ledger.Move(account.id, kind, delta, today, "import", ref="import:accounts", who=actor))
+    if not moves:
+        return
+    ledger.apply(session, moves, now=now)
+    for account, values in created + [(a, v) for a, _, v in changes]:
+        if "stage" in values:
+            account.stage = values["stage"]
+            session.add(account)
+
+
 def import_accounts(
     session: Session,
     stream: TextIO,
     clock: Clock,
     *,
+    tz: str = "UTC",
     actor: str = "cli",
     resolve_email: EmailResolver | None = None,
     progress: Callable[[str], None] | None = None,
@@ -190,21 +234,32 @@ def import_accounts(
 
     result = ImportResult(ignored_columns=ignored)
     now = clock.now()
+    today = local_date(now, tz)
+    created: list[tuple[Account, dict[str, Any]]] = []
+    changes: list[tuple[Account, int, dict[str, Any]]] = []  # (account, ARR before, values)
     for index, (target, values) in enumerate(plan, start=1):
         if target is None:
-            session.add(Account(**values, created_at=now, updated_at=now))
+            account = Account(**(values | {"arr_cents": 0}), created_at=now, updated_at=now)
+            session.add(account)
+            created.append((account, values))
             result.created += 1
         else:
             changed = {k: v for k, v in values.items() if getattr(target, k) != v}
             if changed:
+                before = int(target.arr_cents or 0)
                 for k, v in changed.items():
-                    setattr(target, k, v)
+                    if k != "arr_cents":
+                        setattr(target, k, v)
                 target.updated_at = now
                 session.add(target)
+                if "arr_cents" in changed:
+                    changes.append((target, before, values))
                 result.updated += 1
             else:
                 result.unchanged += 1
         if progress and index % 5000 == 0:
             progress(f"… {index:,} of {len(plan):,}")
+    session.flush()
+    _ledger_moves(session, created, changes, today, actor, now)
     audit_import(session, now, actor, "account", result)
     return result

@@ -70,3 +70,44 @@ def enqueue(
     session.add(row)
     session.flush()
     return row
+
+
+UPLOAD_METHOD = "files.upload_v2"
+
+
+def enqueue_upload(
+    session: Session,
+    clock: Clock,
+    *,
+    key: str,
+    parent_key: str,
+    channel: str,
+    filename: str,
+    title: str,
+    content_b64: str,
+    alt_txt: str,
+    priority: int = BULK,
+) -> Outbox:
+    """Queue a file for the thread of the Outbox row `parent_key` (a digest's chart),
+    sent by files_upload_v2 once that message is posted; the same key is one upload.
+    `filename` is derived from `key`, so a delivery that may have half-succeeded can
+    recognise the file in the thread instead of uploading it again."""
+    existing = session.exec(select(Outbox).where(Outbox.key == key)).first()
+    if existing is not None:
+        return existing
+    now = clock.now()
+    row = Outbox(
+        key=key,
+        method=UPLOAD_METHOD,
+        channel=channel,
+        thread_key=parent_key,
+        payload={"filename": filename, "title": title, "alt_txt": alt_txt, "content_b64": content_b64},
+        priority=priority,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row

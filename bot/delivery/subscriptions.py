@@ -1,8 +1,8 @@
 """Channel subscriptions: which channel gets the at-risk alerts and the weekly
 digest, filtered how, and when (PRODUCT.md §2 `/cs subscribe`, §6).
 
-The jobs that post (health alerts, digests) read these rows; the scheduler
-builds a digest job per subscription from `schedule_of`."""
+The jobs that post (jobs/health.py's alerts, jobs/digest.py's digests) read these
+rows; the scheduler builds one job per subscription from `schedule_of`."""
 
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ from models.db import session_scope
 from models.tables import Account, Member, Subscription
 
 KINDS = {"alerts": "at-risk alerts", "digest": "weekly digest"}
-# The digest job is not built yet: say so rather than promise a post that never comes.
-DIGEST_NOT_YET = (
-    "_Note: this version does not post the weekly digest yet. The schedule is saved and "
-    "will be used as soon as the digest ships._"
+# What a digest subscription will post, so the director knows what to expect (§6.2).
+DIGEST_COVERS = (
+    "_Each digest covers the last complete week, Monday to Sunday in {tz}: the figures with their "
+    "change, a table per CSM, the accounts at risk, renewals and escalations, and a chart in its thread._"
 )
 SUBSCRIBERS = ("director", "admin")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -268,7 +268,7 @@ def subscribe(
         reply = f":white_check_mark: {done}: this channel will get {describe(sub, now)}."
         reply += f"\nStop it with `/cs unsubscribe {sub.kind}`."
         if sub.kind == "digest":
-            reply += f"\n{DIGEST_NOT_YET}"
+            reply += "\n" + DIGEST_COVERS.format(tz=sub.tz)
     return reply, True
 
 

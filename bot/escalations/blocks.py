@@ -248,11 +248,28 @@ def escalation_list(title: str, rows: list[ListedEscalation], more: int = 0) -> 
 # --- "Open escalation" from an at-risk alert: the form that runs the escalate flow ---
 
 OPEN_SEVERITY_BLOCK, OPEN_OWNER_BLOCK, OPEN_SUMMARY_BLOCK = "esc_severity", "esc_owner", "esc_summary"
+OPEN_ACCOUNT_BLOCK = "esc_account"
 MAX_SUMMARY = 2900
 
 
+def account_picker_block() -> dict[str, Any]:
+    """The account search of the log form (same action id, so the same options
+    listener answers it), for a form opened without an account."""
+    return {
+        "type": "input",
+        "block_id": OPEN_ACCOUNT_BLOCK,
+        "label": {"type": "plain_text", "text": "Account"},
+        "element": {
+            "type": "external_select",
+            "action_id": ActionId.LOG_ACCOUNT,
+            "placeholder": {"type": "plain_text", "text": "Search accounts"},
+            "min_query_length": 0,
+        },
+    }
+
+
 def open_escalation_modal(
-    account_id: int,
+    account_id: int | None,
     account_name: str,
     *,
     csm: str | None,
@@ -260,7 +277,9 @@ def open_escalation_modal(
 ) -> dict[str, Any]:
     """The form behind an alert's Open escalation button: severity (with its SLA),
     owner (the account's CSM unless changed) and summary. Submitting it opens the
-    escalation exactly as `/cs escalate` does."""
+    escalation exactly as `/cs escalate` does. Without an account (the Home tab's
+    New escalation) it starts with an account picker and the owner defaults to
+    the picked account's CSM."""
     severity_options = [
         {
             "text": {"type": "plain_text", "text": f"{sev.upper()} · acknowledge within {slas[sev]}"[:75]},
@@ -277,22 +296,28 @@ def open_escalation_modal(
         owner_el["initial_user"] = csm
     owner_hint = (
         "The account's CSM unless you pick someone else. They are paged in the thread and by DM."
-        if csm
+        if csm or account_id is None
         else "This account has no CSM on record: pick who owns it."
     )
+    account_block = (
+        account_picker_block()
+        if account_id is None
+        else {
+            "type": "section",
+            "block_id": "account",
+            "text": {"type": "mrkdwn", "text": f"Escalation for *{escape(account_name, 2900)}*"},
+        }
+    )
+    meta = {"account_id": account_id} if account_id is not None else {}
     return {
         "type": "modal",
         "callback_id": CallbackId.ESC_OPEN_MODAL,
-        "private_metadata": json.dumps({"account_id": account_id}),
+        "private_metadata": json.dumps(meta),
         "title": {"type": "plain_text", "text": "Open escalation"},
         "submit": {"type": "plain_text", "text": "Open escalation"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {
-                "type": "section",
-                "block_id": "account",
-                "text": {"type": "mrkdwn", "text": f"Escalation for *{escape(account_name, 2900)}*"},
-            },
+            account_block,
             {
                 "type": "input",
                 "block_id": OPEN_SEVERITY_BLOCK,

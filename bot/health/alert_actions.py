@@ -19,6 +19,7 @@ from bot.deps import Deps
 from bot.errors import CsbotError
 from bot.escalations.blocks import (
     MAX_SUMMARY,
+    OPEN_ACCOUNT_BLOCK,
     OPEN_OWNER_BLOCK,
     OPEN_SEVERITY_BLOCK,
     OPEN_SUMMARY_BLOCK,
@@ -70,6 +71,15 @@ def open_escalation_form(
     return response.get("view") or view
 
 
+def open_new_escalation_form(deps: Deps, trigger_id: str) -> dict[str, Any]:
+    """The same form with an account picker first (the Home tab's New escalation)."""
+    policy = policy_of(deps)
+    slas = {sev: policy.sla[sev].describe() for sev in SEVERITIES}
+    view = open_escalation_modal(None, "", csm=None, slas=slas)
+    response = deps.client.views_open(trigger_id=trigger_id, view=view)
+    return response.get("view") or view
+
+
 @dataclass(frozen=True)
 class EscalationForm:
     account_id: int
@@ -88,9 +98,16 @@ def read_escalation_form(view: dict[str, Any]) -> EscalationForm | dict[str, str
     errors: dict[str, str] = {}
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-        account_id = int(meta["account_id"])
-    except (ValueError, KeyError, TypeError):
+        account_id = int(meta["account_id"]) if "account_id" in meta else 0
+    except (ValueError, KeyError, TypeError, AttributeError):
         return {OPEN_SUMMARY_BLOCK: "This form is not valid any more: click Open escalation again."}
+    if not account_id:  # opened without an account: the picker says which
+        picked = _value(values, OPEN_ACCOUNT_BLOCK, ActionId.LOG_ACCOUNT).get("selected_option") or {}
+        value = str(picked.get("value", ""))
+        if not value.isdigit():
+            errors[OPEN_ACCOUNT_BLOCK] = "Pick an account from the list."
+        else:
+            account_id = int(value)
     severity = str(
         (_value(values, OPEN_SEVERITY_BLOCK, ActionId.ESC_FORM_SEVERITY).get("selected_option") or {}).get(
             "value", ""

@@ -17,6 +17,10 @@ overrides any part of it and is validated at start-up, e.g.::
     yellow = 45
     [at_risk]
     renewal_days = 60
+    [forecast]              # expected retention of a renewal by band (PRODUCT.md §6.1)
+    green = 0.95
+    yellow = 0.8
+    red = 0.5
 """
 
 from __future__ import annotations
@@ -57,6 +61,14 @@ class Scorecard:
     renewal_days: int = 90  # at risk: renewal within this many days and not green
     drop_points: int = 20  # at risk: a drop of this many points ...
     drop_days: int = 7  # ... within this many days
+    # renewal forecast (§6.1): the share of a renewal's ARR expected to stay, by health band
+    forecast_green: float = 0.95
+    forecast_yellow: float = 0.80
+    forecast_red: float = 0.50
+
+    @property
+    def forecast_weights(self) -> dict[str, float]:
+        return {"green": self.forecast_green, "yellow": self.forecast_yellow, "red": self.forecast_red}
 
     def measure(self, key: str) -> MeasureConfig:
         return next(m for m in self.measures if m.key == key)
@@ -82,6 +94,7 @@ _MEASURE_KEYS: dict[str, tuple[str, ...]] = {
 }
 _BAND_KEYS = ("green", "yellow", "concern")
 _AT_RISK_KEYS = ("renewal_days", "drop_points", "drop_days")
+_FORECAST_KEYS = ("green", "yellow", "red")
 
 
 # --- loading and validating -----------------------------------------------------
@@ -95,9 +108,9 @@ def parse_scorecard(text: str, source: str = SETTING) -> Scorecard:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{source} is not valid TOML: {exc}") from None
     for key in data:
-        if key not in ("measures", "bands", "at_risk"):
+        if key not in ("measures", "bands", "at_risk", "forecast"):
             raise SettingsError(
-                f"{source}: unknown section [{key}] (use [measures.<name>], [bands], [at_risk])"
+                f"{source}: unknown section [{key}] (use [measures.<name>], [bands], [at_risk], [forecast])"
             )
     measures = {m.key: m for m in DEFAULT_SCORECARD.measures}
     raw_measures = _table(data, "measures", source)
@@ -112,6 +125,8 @@ def parse_scorecard(text: str, source: str = SETTING) -> Scorecard:
     card = replace(DEFAULT_SCORECARD, measures=tuple(measures[k] for k in _MEASURE_KEYS))
     card = replace(card, **_numbers(_table(data, "bands", source), "bands", _BAND_KEYS, source))
     card = replace(card, **_numbers(_table(data, "at_risk", source), "at_risk", _AT_RISK_KEYS, source))
+    forecast = _numbers(_table(data, "forecast", source), "forecast", _FORECAST_KEYS, source)
+    card = replace(card, **{f"forecast_{band}": value for band, value in forecast.items()})
     _check_card(card, source)
     return card
 
@@ -177,6 +192,17 @@ def _check_card(card: Scorecard, source: str) -> None:
         )
     if card.green > 100:
         raise SettingsError(f"{source}: bands.green ({card.green}) must be at most 100")
+    w = card.forecast_weights
+    for band, value in w.items():
+        if value > 1:
+            raise SettingsError(
+                f"{source}: forecast.{band} ({value:g}) is a share of ARR: at most 1 (0.95 = 95 %)"
+            )
+    if not w["green"] >= w["yellow"] >= w["red"]:
+        raise SettingsError(
+            f"{source}: forecast rates must not grow as health falls "
+            f"(green {w['green']:g} >= yellow {w['yellow']:g} >= red {w['red']:g})"
+        )
     if not any(m.weight > 0 for m in card.measures):
         raise SettingsError(f"{source}: every measure has weight 0; give at least one a weight")
 

@@ -1,6 +1,7 @@
-"""`/cs nps`, `/cs renewal`, `/cs upsell` (PRODUCT.md §2): parse what was
-typed, check the role, write one row and its audit line, and return the
-confirmation with its Undo button. Nothing is written on bad input or refusal."""
+"""`/cs nps`, `/cs renewal`, `/cs upsell` (PRODUCT.md §2, §6.0): parse what was
+typed, check the role, write the row (renewals and up-sells through the ARR
+ledger) and its audit line, and return the confirmation with its Undo button.
+Nothing is written on bad input or refusal."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
@@ -15,14 +17,16 @@ from sqlmodel import Session
 from bot import audit
 from bot.accounts.matching import AccountIndex, AccountRef, MatchKind
 from bot.accounts.members import role_of
-from bot.clock import Clock
+from bot.clock import Clock, local_date
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.money import AmountTooLarge, format_cents, parse_dollars
+from bot.revenue import outcomes
+from bot.revenue.ledger import LedgerError
 from bot.settings import Settings
 from bot.slack.escape import escape
 from bot.slack.help import usage
 from bot.touchpoints.undo import undo_button
-from models.tables import Account, Expansion, NpsResponse, RenewalEvent
+from models.tables import Account, NpsResponse
 
 OUTCOMES = ("renewed", "churned", "downgraded")
 _SCORE = re.compile(r"^(10|[0-9])$")
@@ -82,7 +86,6 @@ def _is_amount(token: str) -> bool:
 
 
 def _confirmation(text: str, kind: str, row_id: int, extra: str | None = None) -> Confirmation:
-    text = escape(text)  # names, comments and notes in it are foreign; its own markup is only *bold*
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if extra:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": extra[:3000]}]})
@@ -107,7 +110,7 @@ def _account_to_change(
     ref = resolve_account(index, name)
     account = session.get(Account, ref.id)
     if account is None:
-        raise NotFound(f"No account matches “{name}”.")
+        raise NotFound(f"No account matches “{escape(name)}”.")
     _require_account_role(session, settings, user_id, account, doing)
     return account
 
@@ -139,8 +142,8 @@ def record_nps(
     )
     row_id = _save(session, clock, user_id, row, "nps.create", "npsresponse", account_id=ref.id, score=score)
     kind = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-    text = f":white_check_mark: Recorded NPS *{score}* ({kind}) for *{ref.name}*" + (
-        f": “{comment}”" if comment else "."
+    text = f":white_check_mark: Recorded NPS *{score}* ({kind}) for *{escape(ref.name)}*" + (
+        f": “{escape(comment)}”" if comment else "."
     )
     return _confirmation(text, "nps", row_id), ref.id
 
@@ -162,81 +165,144 @@ def _require_account_role(
     )
 
 
+def _today(clock: Clock, settings: Settings) -> date:
+    return local_date(clock.now(), settings.tz)
+
+
+def _amount(text: str, command: str) -> int:
+    try:
+        return parse_dollars(text)
+    except ValueError as exc:
+        raise BadInput(f"{exc}.\n{usage(command)}") from None
+
+
 def record_renewal(
     session: Session, clock: Clock, settings: Settings, index: AccountIndex, user_id: str, args: str
 ) -> Confirmation:
-    """`/cs renewal <account> <renewed|churned|downgraded> <amount>`."""
+    """`/cs renewal <account> renewed [amount] | downgraded <amount> | churned [amount]` (§6.0):
+    the outcome's movements go through the ledger, the renewal date moves one term on."""
     tokens = _tokens(args)
     split = split_at_value(index, tokens, lambda t: t.lower() in OUTCOMES)
-    if split is None or split[1] + 1 >= len(tokens):
+    if split is None:
         raise BadInput(
-            "Give the account, the outcome and the amount, e.g. `/cs renewal Acme renewed $120k`.\n"
-            + usage("renewal")
+            "Give the account and the outcome, e.g. `/cs renewal Acme renewed $120k`, "
+            "`/cs renewal Acme downgraded $10k` or `/cs renewal Acme churned`.\n" + usage("renewal")
         )
     name, i = split
     outcome = tokens[i].lower()
     amount_text = " ".join(tokens[i + 1 :])
-    try:
-        cents = parse_dollars(amount_text)
-    except ValueError as exc:
-        raise BadInput(f"{exc}.\n{usage('renewal')}") from None
+    cents = _amount(amount_text, "renewal") if amount_text else None
+    if outcome == "downgraded" and not cents:
+        raise BadInput(
+            f"Say how much ARR went down by, e.g. `/cs renewal Acme downgraded $10k`.\n{usage('renewal')}"
+        )
     account = _account_to_change(session, settings, index, user_id, name, "record a renewal")
-    now = clock.now()
-    row = RenewalEvent(
-        account_id=account.id,
-        outcome=outcome,
-        amount_cents=cents,
-        occurred_at=now,
-        recorded_by=user_id,
-        created_at=now,
-    )
-    row_id = _save(
+    if account.stage == "churned":
+        raise BadInput(
+            f"*{escape(account.name)}* has already churned. Money back in is an up-sell: `/cs upsell`."
+        )
+    try:
+        result = outcomes.record_outcome(
+            session, account, outcome, cents, who=user_id, now=clock.now(), today=_today(clock, settings)
+        )
+    except LedgerError as exc:
+        why = str(exc)
+        raise BadInput(f"{why[:1].upper()}{why[1:]}. Nothing was recorded.\n{usage('renewal')}") from None
+    event = result.event
+    assert event.id is not None
+    audit.record(
         session,
-        clock,
+        clock.now(),
         user_id,
-        row,
         "renewal.create",
         "renewalevent",
-        account_id=account.id,
-        outcome=outcome,
-        amount_cents=cents,
+        event.id,
+        {
+            "account_id": account.id,
+            "outcome": outcome,
+            "arr_before": result.arr_before,
+            "arr_after": result.arr_after,
+        },
     )
-    verb = {"renewed": "renewed for", "churned": "churned", "downgraded": "downgraded by"}[outcome]
-    text = f":white_check_mark: Recorded: *{account.name}* {verb} *{format_cents(cents)}*."
+    before, after = format_cents(result.arr_before), format_cents(result.arr_after)
+    nxt = f" Next renewal *{result.renewal_date:%Y-%m-%d}*." if result.renewal_date else ""
     if outcome == "churned":
-        text = f":white_check_mark: Recorded: *{account.name}* churned (*{format_cents(cents)}* ARR lost)."
-    return _confirmation(text, "renewal", row_id)
+        text = (
+            f":white_check_mark: Recorded: *{escape(account.name)}* churned: *{before}* ARR lost. "
+            "It leaves the live portfolio (alerts, coverage, renewals) and keeps its history."
+        )
+        if cents is not None and cents != result.arr_before:
+            text += f" You typed {format_cents(cents)}; the churn recorded is the whole ARR, {before}."
+    elif outcome == "downgraded":
+        down = format_cents(result.arr_before - result.arr_after)
+        text = (
+            f":white_check_mark: Recorded: *{escape(account.name)}* downgraded by *{down}*: "
+            f"ARR now *{after}* (was {before}).{nxt}"
+        )
+    else:
+        change = result.arr_after - result.arr_before
+        how = (
+            "" if not change else f" (was {before}: {'+' if change > 0 else '−'}{format_cents(abs(change))})"
+        )
+        text = f":white_check_mark: Recorded: *{escape(account.name)}* renewed at *{after}* ARR{how}.{nxt}"
+    return _confirmation(text, "renewal", event.id)
 
 
 def record_upsell(
     session: Session, clock: Clock, settings: Settings, index: AccountIndex, user_id: str, args: str
 ) -> Confirmation:
-    """`/cs upsell <account> <amount> [note]`."""
+    """`/cs upsell <account> <amount> [#product] [note]`: an expansion movement
+    (a reactivation when the account had churned). `#premier` is a sale of
+    Premier Support & Success."""
     tokens = _tokens(args)
     split = split_at_value(index, tokens, _is_amount)
     if split is None:
         raise BadInput(
-            f"Give the account and the amount, e.g. `/cs upsell Acme $24k 20 more seats`.\n{usage('upsell')}"
+            "Give the account and the amount, e.g. `/cs upsell Acme $24k #premier 20 more seats`.\n"
+            + usage("upsell")
         )
     name, i = split
     cents = parse_dollars(tokens[i])
     if cents <= 0:
         raise BadInput(f"An up-sell amount must be more than $0.\n{usage('upsell')}")
-    note = " ".join(tokens[i + 1 :]) or None
+    rest = tokens[i + 1 :]
+    product = None
+    if rest and rest[0].startswith("#") and len(rest[0]) > 1:
+        product = rest[0][1:].lower()
+        rest = rest[1:]
+    note = " ".join(rest) or None
     account = _account_to_change(session, settings, index, user_id, name, "record an up-sell")
-    now = clock.now()
-    row = Expansion(
-        account_id=account.id,
-        amount_cents=cents,
+    was_churned = account.stage == "churned"
+    row = outcomes.record_upsell(
+        session,
+        account,
+        cents,
+        product=product,
         note=note,
-        occurred_at=now,
-        recorded_by=user_id,
-        created_at=now,
+        who=user_id,
+        now=clock.now(),
+        today=_today(clock, settings),
     )
-    row_id = _save(
-        session, clock, user_id, row, "upsell.create", "expansion", account_id=account.id, amount_cents=cents
+    assert row.id is not None
+    audit.record(
+        session,
+        clock.now(),
+        user_id,
+        "upsell.create",
+        "expansion",
+        row.id,
+        {"account_id": account.id, "amount_cents": cents, "product": product},
     )
-    text = f":white_check_mark: Recorded an up-sell of *{format_cents(cents)}* for *{account.name}*" + (
-        f": {note}" if note else "."
+    session.refresh(account)
+    what = "a reactivation" if was_churned else "an up-sell"
+    tag = (
+        f" (#{escape(product)}{': Premier Support & Success' if product == outcomes.PREMIER else ''})"
+        if product
+        else ""
     )
-    return _confirmation(text, "upsell", row_id)
+    text = (
+        f":white_check_mark: Recorded {what} of *{format_cents(cents)}* for *{escape(account.name)}*{tag}"
+        + (f": {escape(note)}" if note else "")
+        + f". ARR now *{format_cents(account.arr_cents)}*."
+    )
+    return _confirmation(text, "upsell", row.id)

@@ -20,6 +20,7 @@ class ActionId(StrEnum):
     LOG_NOTE = "log_note"
     ACCOUNT_PICK = "account_pick"  # /cs account with several matches; suffixed _0.._4
     ACCOUNT_SHARE = "account_share"  # post the card to the channel
+    METRICS_SHARE = "metrics_share"  # post /cs metrics to the channel; value = the figures asked for
 
     # escalations (PRODUCT.md §5): buttons and the reassign select on the parent message
     ESC_ACK = "esc_ack"
@@ -35,6 +36,10 @@ class ActionId(StrEnum):
     ESC_FORM_SEVERITY = "esc_form_severity"
     ESC_FORM_OWNER = "esc_form_owner"
     ESC_FORM_SUMMARY = "esc_form_summary"
+    # --- the Home tab (PRODUCT.md §2.1) ---
+    HOME_LOG = "home_log"  # opens the log form
+    HOME_NEW_ESCALATION = "home_new_escalation"  # opens the Open escalation form with an account picker
+    HOME_ACCOUNT_MENU = "home_account_menu"  # a desk row's overflow: "log:<id>" / "esc:<id>"
 
 
 class CallbackId(StrEnum):

@@ -11,10 +11,14 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("escalations", "/cs escalations [mine|all]", "open escalations"),
     ("account", "/cs account <account>", "account card: health, ARR, renewal, last touches, escalations"),
     ("risk", "/cs risk [mine|team]", "at-risk accounts now, with reasons"),
-    ("metrics", "/cs metrics [week|month|quarter]", "the digest figures on demand"),
+    ("metrics", "/cs metrics [week|month|quarter] [segment|@csm]", "the director's figures on demand"),
     ("nps", "/cs nps <account> <0-10> [comment]", "record an NPS response"),
-    ("renewal", "/cs renewal <account> <renewed|churned|downgraded> <amount>", "record a renewal outcome"),
-    ("upsell", "/cs upsell <account> <amount> [note]", "record an expansion"),
+    (
+        "renewal",
+        "/cs renewal <account> <renewed [amount]|downgraded <amount>|churned>",
+        "record a renewal outcome",
+    ),
+    ("upsell", "/cs upsell <account> <amount> [#product] [note]", "record an expansion"),
     (
         "subscribe",
         "/cs subscribe <alerts|digest> [segment|@csm] [day] [HH:MM] [tz]",
@@ -83,11 +87,19 @@ DETAILS.update(
         "nps": "`/cs nps <account> <0-10> [comment]` — record an NPS response, e.g. "
         "`/cs nps Acme 4 support is slow`. Anyone may record one; the reply shows the account's "
         "health with it at once, and has Undo for 10 minutes.",
-        "renewal": "`/cs renewal <account> <renewed|churned|downgraded> <amount>` — record a renewal "
-        "outcome, e.g. `/cs renewal Acme renewed $120k`. Amounts: `120000`, `120,000`, `$120k`, `1.2m`. "
+        "renewal": "`/cs renewal <account> <renewed [amount]|downgraded <amount>|churned>` — record a "
+        "renewal outcome, e.g. `/cs renewal Acme renewed $120k` (ARR becomes $120k), `/cs renewal Acme "
+        "downgraded $10k` (ARR goes down by $10k), `/cs renewal Acme churned`. The renewal date moves one "
+        "term on; a churned account leaves the live portfolio. Amounts: `120000`, `120,000`, `$120k`, "
+        "`1.2m`. The account's CSM, a director or an admin.",
+        "upsell": "`/cs upsell <account> <amount> [#product] [note]` — record an expansion, e.g. "
+        "`/cs upsell Acme $24k #premier 20 more seats` (`#premier`: Premier Support & Success). "
         "The account's CSM, a director or an admin.",
-        "upsell": "`/cs upsell <account> <amount> [note]` — record an expansion, e.g. "
-        "`/cs upsell Acme $24k 20 more seats`. The account's CSM, a director or an admin.",
+        "metrics": "`/cs metrics [week|month|quarter] [segment|@csm]` — the director's figures for the "
+        "period to date (default: this week), each with its change against the period before: ARR, "
+        "gross and net revenue retention, renewal rate, up-sell, new ARR, NPS, adoption, coverage, "
+        "escalation times, at risk, renewals and their forecast. Share posts them to the channel. "
+        "Directors, execs and admins see any scope; a CSM sees their own book.",
         "risk": "`/cs risk [mine|team]` — the accounts at risk right now, worst first by ARR, with "
         "their reasons: red (score < 40), renewal within 90 days and not green, or a drop of 20+ points "
         "in 7 days. `mine`: accounts you are CSM of; `team`: yours and your reports'; none: a CSM "

@@ -7,8 +7,9 @@ audit action. Undo soft-deletes (sets deleted_at) and writes an AuditLog row."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, SQLModel
@@ -16,6 +17,7 @@ from sqlmodel import Session, SQLModel
 from bot import audit
 from bot.clock import Clock
 from bot.errors import BadInput, NotAllowed, NotFound
+from bot.revenue import outcomes
 from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
 from models.tables import Expansion, NpsResponse, RenewalEvent, Touchpoint
@@ -28,13 +30,23 @@ class UndoKind:
     model: type[SQLModel]
     author_field: str  # the column holding who made the row; only they may undo it
     label: str  # "touchpoint", shown to the user
+    # what undoing does besides soft-deleting the row (the ARR ledger: §6.0); it sets deleted_at itself
+    reverse: Callable[[Session, Any, datetime], None] | None = None
+
+
+def _undo_renewal(session: Session, row: Any, now: datetime) -> None:
+    outcomes.undo_outcome(session, row, now=now)
+
+
+def _undo_upsell(session: Session, row: Any, now: datetime) -> None:
+    outcomes.undo_upsell(session, row, now=now)
 
 
 UNDO_KINDS: dict[str, UndoKind] = {
     "touchpoint": UndoKind(Touchpoint, "author_slack_id", "touchpoint"),
     "nps": UndoKind(NpsResponse, "recorded_by", "NPS response"),
-    "renewal": UndoKind(RenewalEvent, "recorded_by", "renewal outcome"),
-    "upsell": UndoKind(Expansion, "recorded_by", "up-sell"),
+    "renewal": UndoKind(RenewalEvent, "recorded_by", "renewal outcome", _undo_renewal),
+    "upsell": UndoKind(Expansion, "recorded_by", "up-sell", _undo_upsell),
 }
 
 
@@ -70,8 +82,14 @@ def perform_undo(session: Session, clock: Clock, user_id: str, value: str) -> st
             "Too late to undo: Undo works for 10 minutes after recording. "
             f"Ask an admin to correct this {kind.label}."
         )
-    row.deleted_at = now  # type: ignore[attr-defined]
-    session.add(row)
+    if kind.reverse is not None:
+        try:
+            kind.reverse(session, row, now)
+        except ValueError as exc:  # the ledger refuses (ARR would go below $0)
+            raise BadInput(f"Not undone: {exc}.") from None
+    else:
+        row.deleted_at = now  # type: ignore[attr-defined]
+        session.add(row)
     audit.record(session, now, user_id, f"{parsed['kind']}.undo", kind.model.__tablename__, row_id)  # type: ignore[attr-defined]
     session.flush()
     return f"Undone: the {kind.label} was removed."

@@ -4,7 +4,7 @@ second delivery answers what the first did. Rows are kept a day (at least
 Slack's five-minute signature window). A new table: existing data is untouched.
 
 Revision ID: 0008
-Revises: 0006 (0007 once the metrics revision is merged)
+Revises: 0007
 Create Date: 2026-12-02
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 import models.types
 
 revision: str = '0008'
-down_revision: str | None = '0006'  # '0007' after the metrics branch; re-chained at merge
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

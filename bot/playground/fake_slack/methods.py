@@ -9,10 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.playground.fake_slack.blockkit import _view_errors
-from bot.playground.fake_slack.common import MAX_TEXT_LEN, _int_arg, _SlackError, _truthy, _ts_key
+from bot.playground.fake_slack.common import _SlackError, _truthy, _ts_key
+from bot.playground.fake_slack.files import Files
 
 
-class Methods:
+class Methods(Files):
     """Mixin of FakeSlack: the Web API methods."""
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
@@ -33,8 +34,7 @@ class Methods:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "reactions.add": self._reactions_add,
-            "files.getUploadURLExternal": self._files_get_upload_url,
-            "files.completeUploadExternal": self._files_complete_upload,
+            **self._file_methods(),
         }
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -288,68 +288,3 @@ class Methods:
                 return {}
         reactions.append({"name": name, "users": [self.bot_user_id], "count": 1})
         return {}
-
-    def _files_get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
-        filename = args.get("filename")
-        length = _int_arg(args, "length", -1)
-        if not filename or length < 0:
-            raise _SlackError("invalid_arguments")
-        fid = self._next_id("F")
-        self.files[fid] = {
-            "id": fid,
-            "name": filename,
-            "title": filename,
-            "length": length,
-            "size": 0,
-            "content": b"",
-            "uploaded": False,
-            "alt_txt": args.get("alt_txt"),
-            "channels": [],
-            "completed": False,
-        }
-        return {"upload_url": f"{self.base_url}/upload/{fid}", "file_id": fid}
-
-    def _files_complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
-        items = args.get("files")
-        if not isinstance(items, list) or not items:
-            raise _SlackError("invalid_arguments")
-        for item in items:
-            f = self.files.get(item.get("id")) if isinstance(item, dict) else None
-            if f is None or not f["uploaded"]:
-                raise _SlackError("file_not_found")
-        channels = []
-        if args.get("channel_id"):
-            channels.append(args["channel_id"])
-        channels += [c for c in str(args.get("channels") or "").split(",") if c]
-        cids = [self._resolve_channel(c) for c in channels]
-        for cid in cids:
-            self._require_member(cid)
-        initial = args.get("initial_comment") or ""
-        if len(initial) > MAX_TEXT_LEN:
-            raise _SlackError("msg_too_long")
-        out = []
-        for item in items:
-            f = self.files[item["id"]]
-            f["title"] = item.get("title") or f["name"]
-            f["completed"] = True
-            f["channels"] = cids
-            out.append(
-                {
-                    "id": f["id"],
-                    "created": 1700000000,
-                    "name": f["name"],
-                    "title": f["title"],
-                    "mimetype": "application/octet-stream",
-                    "filetype": "binary",
-                    "size": f["size"],
-                    "user": self.bot_user_id,
-                    "is_external": False,
-                    "url_private": f"https://files.fake.slack.com/files-pri/{self.team_id}-{f['id']}/{f['name']}",
-                    "permalink": f"https://fake.slack.com/files/{self.bot_user_id}/{f['id']}/{f['name']}",
-                }
-            )
-        for cid in cids:
-            msg = self._bot_message({"text": initial})
-            msg.update({"files": copy.deepcopy(out), "upload": True, "display_as_bot": False})
-            self._store(cid, msg, args.get("thread_ts") or None)
-        return {"files": out}

@@ -1,0 +1,70 @@
+"""Coverage (PRODUCT.md §6.1): the share of live accounts with a touchpoint in
+the trailing 30 days to the period's end, and the touchpoints of each account in
+the period (the per-CSM table) — both periods from ONE grouped statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlmodel import Session
+
+from bot.metrics.frame import AccountRow, scoped
+from bot.metrics.periods import Period, day_start_utc
+from models.tables import Touchpoint
+
+WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Touches:
+    in_period: dict[int, int]  # account id -> touchpoints in the period (the first period only)
+    covered: set[int]  # accounts touched in the 30 days to the period's end
+
+
+def touches(session: Session, periods: Sequence[Period], tz: str, scope: Select | None) -> list[Touches]:
+    """Coverage for every period; touchpoints per account for the first one only
+    (the per-CSM table shows the period asked for), so the scan starts as late as it can."""
+    first_lo, first_hi = periods[0].utc_bounds()
+    cols = [
+        func.sum(
+            case((and_(Touchpoint.occurred_at >= first_lo, Touchpoint.occurred_at < first_hi), 1), else_=0)
+        )
+    ]
+    los = [first_lo]
+    for p in periods:
+        hi = p.utc_bounds()[1]
+        recent = day_start_utc(p.end - timedelta(days=WINDOW_DAYS - 1), tz)
+        los.append(recent)
+        cols.append(
+            func.sum(case((and_(Touchpoint.occurred_at >= recent, Touchpoint.occurred_at < hi), 1), else_=0))
+        )
+    hi_all = max(p.utc_bounds()[1] for p in periods)
+    stmt = scoped(
+        select(Touchpoint.account_id, *cols)
+        .where(
+            Touchpoint.deleted_at.is_(None),
+            Touchpoint.occurred_at >= min(los),
+            Touchpoint.occurred_at < hi_all,
+        )
+        .group_by(Touchpoint.account_id),
+        Touchpoint.account_id,
+        scope,
+    )
+    out = [Touches({}, set()) for _ in periods]
+    for row in session.execute(stmt):
+        if row[1]:
+            out[0].in_period[row[0]] = int(row[1])
+        for i, t in enumerate(out):
+            if row[2 + i]:
+                t.covered.add(row[0])
+    return out
+
+
+def coverage(accounts: Sequence[AccountRow], t: Touches, end: date) -> tuple[float | None, str | None]:
+    live = [a for a in accounts if a.live(end)]
+    if not live:
+        return None, "no live accounts"
+    return sum(1 for a in live if a.id in t.covered) / len(live), None
