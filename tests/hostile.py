@@ -32,6 +32,7 @@ def _bot_usage_lines() -> list[str]:
 
     lines = {usage(c[0]) for c in COMMANDS} | {f"`{c[1]}`" for c in COMMANDS}
     lines.add("`/cs team add @user <role> [manager @user]`")  # bot/accounts/team.py's own
+    lines.add("Premier Support & Success")  # the product's name, the bot's own label (metrics, digest)
     return sorted(lines, key=len, reverse=True)
 
 

@@ -260,6 +260,12 @@ def test_nothing_the_bot_sends_carries_live_markup_from_foreign_text(hostile: Bo
     answers.append(bot.send.command(f"upsell Evilcorp 500 {HOSTILE}", user_id="UCSM1").json())
     # lists and refusals that echo what was typed
     answers.append(bot.send.command("risk", user_id="UCSM1").json())
+    answers.append(bot.send.command("metrics", user_id="UDIR1").json())
+    for user in ("UCSM1", "UDIR1"):  # App Home: a CSM's desk and a director's
+        bot.send.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    assert bot.fake.wait_for(lambda: len(bot.fake.calls_to("views.publish")) >= 2), (
+        "App Home was not published"
+    )
     answers.append(bot.send.command("escalations all", user_id="UCSM1").json())
     answers.append(bot.send.command(f"account {HOSTILE}", user_id="UCSM1").json())
     answers.append(bot.send.command(f"renewal {HOSTILE} renewed 10", user_id="UCSM1").json())
@@ -280,7 +286,7 @@ def test_nothing_the_bot_sends_carries_live_markup_from_foreign_text(hostile: Bo
     ]
     for where, payload in _everything_sent(bot):
         found += violations(payload, where)
-    assert found == []
+    assert found == [], '\n'.join(found)
     # and the foreign text still reads as typed where it is shown
     alert = bot.fake.messages_in("CALERTS")[0]
     assert "Evilcorp @channel &amp;" in json.dumps(alert)

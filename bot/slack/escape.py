@@ -82,6 +82,13 @@ def escape(text: Any, limit: int | None = None, *, keep_mentions: bool = False) 
     return out
 
 
+def escape_entities(text: Any) -> str:
+    """Only `&<>` escaped: Slack's tokens then show literally, as typed (`<!channel>`),
+    and are as dead as with `escape`. The digest, the metrics and App Home show
+    foreign text this way (their tests pin it)."""
+    return _entities("" if text is None else str(text))
+
+
 def clip(text: str, limit: int) -> str:
     """Escaped mrkdwn cut to `limit` characters (with "…"), never inside an entity."""
     if len(text) <= limit:
