@@ -68,7 +68,7 @@ def main() -> None:
         slack_api_url=fake.api_url,
         scheduler_enabled=False,
     )
-    app, _deps = build_app(settings, engine, clock)
+    app, deps = build_app(settings, engine, clock)
     keyed = once.request_key
 
     def run(with_keys: bool, start: int) -> list[float]:
@@ -94,6 +94,7 @@ def main() -> None:
         for with_keys in (False, True):
             results[with_keys] += run(with_keys, (r + 2) * 10**6 + (with_keys * 10**5))
     once.request_key = keyed  # type: ignore[assignment]
+    deps.executor.shutdown(wait=True)  # work handed on after the acks (App Home refreshes)
     fake.stop()
 
     def q(xs: list[float], p: float) -> float:
