@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -22,6 +22,7 @@ from bot.escalations.policy import load_policy
 from bot.health.card import add_health_to_card
 from bot.health.scorecard import load_scorecard
 from bot.settings import Settings
+from bot.slack.once import OnceApp, QuietBoltLog
 from bot.slack.redelivery import RedeliveryFilter
 
 log = logging.getLogger(__name__)
@@ -70,15 +71,21 @@ def build_app(
     # a restart) never adds it twice or leaves one bound to an old clock.
     add_health_to_card(deps.card_sections, deps.clock, scorecard, settings.tz)
     signing_secret = settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
-    app = App(
+    bolt_log = logging.getLogger("csbot.bolt")
+    if not any(isinstance(f, QuietBoltLog) for f in bolt_log.filters):
+        bolt_log.addFilter(QuietBoltLog())
+    app = OnceApp(
         client=client,
         signing_secret=signing_secret,
         process_before_response=True,
         token_verification_enabled=False,
-        logger=logging.getLogger("csbot.bolt"),
+        logger=bolt_log,
     )
     redelivery = RedeliveryFilter()
     app.use(redelivery)
+    # A malformed payload never reaches a listener, and every write a request
+    # causes happens once (bot/slack/once.py).
+    app.use_request_keys(engine, deps.clock)
     app.error(_error_handler)
 
     from handlers import register_all
@@ -87,13 +94,19 @@ def build_app(
     return app, deps
 
 
-def _error_handler(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
-    """Anything a listener raised: the user gets a sentence, the log the details."""
+def _error_handler(
+    error: Exception, body: dict[str, Any], respond: Any, request: BoltRequest, logger: logging.Logger
+) -> BoltResponse:
+    """Anything a listener raised: the user gets a sentence, the log the details, and
+    Slack a 200 (the ack already sent, or an empty one) — never a 500, which Slack
+    shows as an error and retries."""
     from handlers.cs_command import error_reply
 
     reply = error_reply(error)
-    if respond is not None and body.get("response_url"):
+    if respond is not None and isinstance(body, dict) and body.get("response_url"):
         try:
             respond(**reply.as_respond())
         except Exception:  # the reply is best effort; the error is logged either way
             logger.warning("could not send the error reply", exc_info=True)
+    acked = request.context.ack.response if request.context.get("ack") is not None else None
+    return BoltResponse(status=200, body=acked.body if acked is not None else "")

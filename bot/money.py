@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from bot.errors import BadInput
+
 _AMOUNT = re.compile(r"^\$?\s*(\d{1,3}(?:,\d{3})+|\d+)?(\.\d+)?\s*([kmb])?$", re.IGNORECASE)
 _SCALE = {None: 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
+# No customer's contract is near it, and every column holds it (BIGINT cents) many
+# times over, so a slip of the keyboard is refused rather than recorded.
+MAX_CENTS = 10_000_000_000 * 100
+
+
+class AmountTooLarge(BadInput, ValueError):
+    """An amount above MAX_CENTS: refused with its own sentence (a ValueError too,
+    for the callers that turn any bad amount into their usage line)."""
 
 
 def parse_dollars(text: str) -> int:
@@ -23,6 +33,11 @@ def parse_dollars(text: str) -> int:
     cents = value * 100
     if cents != cents.to_integral_value():
         raise ValueError(f"{text!r} has fractions of a cent")
+    if abs(cents) > MAX_CENTS:
+        raise AmountTooLarge(
+            f"{text.strip()[:40]} is more than {format_cents(MAX_CENTS)}, the most an amount may be. "
+            "Nothing was recorded"
+        )
     return int(cents)
 
 

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App, Respond
 from bot.deps import Deps
 from bot.errors import CsbotError, NotFound
 from bot.slack.action_ids import ActionId
+from bot.slack.mentions import is_user_id
 from bot.touchpoints.undo import perform_undo
 from models.db import session_scope
 
@@ -106,6 +107,9 @@ def register_escalation_actions(app: App, deps: Deps) -> None:
     def on_reassign(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         new_owner = body["actions"][0].get("selected_user") or ""
+        if not is_user_id(new_owner):
+            _tell(respond, "Pick the person to reassign it to from the list. Nothing was changed.")
+            return
         run(
             body,
             respond,

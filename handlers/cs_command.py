@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.deps import Deps
 from bot.errors import CsbotError
 from bot.slack.answer import Answer
@@ -87,5 +89,12 @@ def error_reply(exc: BaseException) -> Reply:
     if isinstance(exc, CsbotError):
         return Reply(text=exc.message)
     ref = uuid.uuid4().hex[:8]
-    log.error("unexpected error ref=%s", ref, exc_info=exc)
+    if isinstance(exc, SQLAlchemyError):
+        # A database's own message quotes the values it refused (a note, an amount):
+        # log where it failed, never what was typed.
+        statement = (getattr(exc, "statement", None) or "").split("\n", 1)[0][:160]
+        origin = type(getattr(exc, "orig", None) or exc).__name__
+        log.error("database error ref=%s: %s in %r", ref, origin, statement)
+    else:
+        log.error("unexpected error ref=%s", ref, exc_info=exc)
     return Reply(text=f":warning: Something went wrong on our side (reference `{ref}`). Nothing was saved.")

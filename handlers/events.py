@@ -22,10 +22,11 @@ def register(app: App, deps: Deps) -> None:
     def on_home_opened(event: dict[str, Any]) -> None:
         # The desk is built and published after the ack (PRODUCT.md §2.1), with the
         # hash of the view the person has open, if any.
-        if event.get("tab", "home") != "home":
-            return
-        user_id = event["user"]
-        seen = (event.get("view") or {}).get("hash")
+        user_id = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user_id, str) or not user_id:
+            return  # another tab, or an event without its user: nothing to publish
+        view = event.get("view")
+        seen = view.get("hash") if isinstance(view, dict) else None
 
         def work() -> None:
             try:

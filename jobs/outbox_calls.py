@@ -92,7 +92,8 @@ def _fill_permalink(args: dict[str, Any], permalink: str | None) -> dict[str, An
             if permalink is None:
                 raw = _LINKED.sub(NO_LINK, raw).replace("{permalink}", NO_LINK)
             else:
-                raw = raw.replace("{permalink}", permalink)
+                safe = permalink.replace("&", "&amp;")  # "?thread_ts=…&cid=…": `&` is markup in mrkdwn
+                raw = raw.replace("{permalink}", safe)
             filled[name] = json.loads(raw)
     return filled
 

@@ -323,3 +323,16 @@ class ArrMovement(SQLModel, table=True):
     recorded_by: str | None = None
     created_at: datetime = _ts()
     deleted_at: datetime | None = _ts(nullable=True)
+
+# --- requests from Slack ------------------------------------------------------
+
+
+class SlackRequest(SQLModel, table=True):
+    """A Slack request that wrote something, by a key the request carries (its
+    trigger_id, view id or signature): stored in the transaction of its first
+    write under a unique key, so a second delivery — a retry, a replay, another
+    replica, after a restart — writes nothing and answers what the first did."""
+
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _ts(index=True)

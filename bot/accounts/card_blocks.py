@@ -14,7 +14,8 @@ from bot.accounts.card import AccountCard
 from bot.money import format_cents
 from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
-from bot.touchpoints.confirmation import SENTIMENT_EMOJI, local_day, mrkdwn_escape
+from bot.slack.escape import escape, readable
+from bot.touchpoints.confirmation import SENTIMENT_EMOJI, local_day
 from bot.touchpoints.grammar import TYPE_LABELS
 
 
@@ -43,7 +44,7 @@ def account_card_blocks(
     esc = card.open_escalations
     fields = [
         {"type": "mrkdwn", "text": f"*ARR*\n{format_cents(card.arr_cents)}"},
-        {"type": "mrkdwn", "text": f"*Segment*\n{mrkdwn_escape(card.segment or '—')}"},
+        {"type": "mrkdwn", "text": f"*Segment*\n{escape(card.segment or '—')}"},
         {
             "type": "mrkdwn",
             "text": f"*CSM*\n{f'<@{card.csm_slack_id}>' if card.csm_slack_id else 'unassigned'}",
@@ -52,9 +53,9 @@ def account_card_blocks(
         {"type": "mrkdwn", "text": f"*Open escalations*\n{esc}" + (" :rotating_light:" if esc else "")},
     ]
     if card.stage:
-        fields.append({"type": "mrkdwn", "text": f"*Stage*\n{mrkdwn_escape(card.stage)}"})
+        fields.append({"type": "mrkdwn", "text": f"*Stage*\n{escape(card.stage)}"})
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": card.name[:150]}},
+        {"type": "header", "text": {"type": "plain_text", "text": readable(card.name)[:150]}},
         *(extra_blocks or []),
         {"type": "section", "fields": fields},
         {"type": "divider"},
@@ -63,7 +64,7 @@ def account_card_blocks(
         lines = [
             f"{SENTIMENT_EMOJI.get(tp.sentiment, '')} {local_day(tp.occurred_at, tz)} · "
             f"*{TYPE_LABELS.get(tp.type, tp.type)}* by <@{tp.author_slack_id}>"
-            + (f" — {mrkdwn_escape(tp.note[:120])}" if tp.note else "")
+            + (f" — {escape(tp.note[:120])}" if tp.note else "")
             for tp in card.touchpoints
         ]
         blocks.append(
@@ -83,7 +84,8 @@ def account_card_blocks(
             }
         )
     text = (
-        f"{card.name}: ARR {format_cents(card.arr_cents)}, renewal {renewal_text(card.renewal_date, today)}, "
+        f"{escape(card.name)}: ARR {format_cents(card.arr_cents)}, "
+        f"renewal {renewal_text(card.renewal_date, today)}, "
         f"{esc} open escalation{'s' if esc != 1 else ''}"
     )
     return text, blocks

@@ -12,6 +12,7 @@ from bot.accounts.members import require_role
 from bot.clock import Clock
 from bot.errors import BadInput
 from bot.settings import Settings
+from bot.slack.escape import escape
 from bot.slack.help import usage
 from bot.slack.mentions import mention
 from models.tables import ROLES, Member
@@ -21,7 +22,9 @@ def parse_user(token: str) -> tuple[str, str | None]:
     """(user id, name Slack gave with it) or BadInput."""
     found = mention(token.strip(), bare_id=True)
     if found is None:
-        raise BadInput(f"“{token}” is not a person: mention them with @, e.g. `@casey`.\n{usage('team')}")
+        raise BadInput(
+            f"“{escape(token)}” is not a person: mention them with @, e.g. `@casey`.\n{usage('team')}"
+        )
     return found
 
 
@@ -33,7 +36,9 @@ def team_add(session: Session, clock: Clock, settings: Settings, user_id: str, a
     who, name = parse_user(tokens[0])
     role = tokens[1].lower()
     if role not in ROLES:
-        raise BadInput(f"“{tokens[1]}” is not a role: use one of {', '.join(ROLES)}.\n{usage('team')}")
+        raise BadInput(
+            f"“{escape(tokens[1])}” is not a role: use one of {', '.join(ROLES)}.\n{usage('team')}"
+        )
     manager = parse_user(tokens[3])[0] if len(tokens) == 4 else None
     if manager == who:
         raise BadInput("Someone cannot be their own manager.")

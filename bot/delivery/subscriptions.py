@@ -24,6 +24,7 @@ from bot.delivery.outbox import NORMAL, enqueue
 from bot.errors import BadInput, NotAllowed
 from bot.schedules import JobSpec, Schedule, daily_at, weekly_at
 from bot.settings import Settings
+from bot.slack.escape import escape, escape_all
 from bot.slack.help import usage
 from bot.slack.mentions import mentioned_user
 from models.db import session_scope
@@ -75,7 +76,9 @@ def parse_subscribe(session: Session, args: str, default_tz: str) -> Wanted:
         elif (match := _TIME.fullmatch(token)) is not None:
             hour, minute = int(match.group(1)), int(match.group(2))
             if hour > 23 or minute > 59:
-                raise BadInput(f"`{token}` is not a time of day: use HH:MM from 00:00 to 23:59.\n{form}")
+                raise BadInput(
+                    f"`{escape(token)}` is not a time of day: use HH:MM from 00:00 to 23:59.\n{form}"
+                )
             time_of_day = _one(time_of_day, f"{hour:02d}:{minute:02d}", "time", form)
         elif "/" in token or token.upper() == "UTC":
             tz = _one(tz, _zone(token, form), "time zone", form)
@@ -105,14 +108,16 @@ def _day(token: str) -> int | None:
 
 def _zone(token: str, form: str) -> str:
     if time_zone(token) is None:
-        raise BadInput(f"`{token}` is not a time zone; use an IANA name such as Europe/Paris.\n{form}")
+        raise BadInput(
+            f"`{escape(token)}` is not a time zone; use an IANA name such as Europe/Paris.\n{form}"
+        )
     return "UTC" if token.upper() == "UTC" else token
 
 
 def _member_by_name(session: Session, name: str, form: str) -> str:
     member = session.exec(select(Member).where(func.lower(Member.name) == name.lower())).first()
     if member is None:
-        raise BadInput(f"I don't know who @{name} is: pick them from Slack's @-autocomplete.\n{form}")
+        raise BadInput(f"I don't know who @{escape(name)} is: pick them from Slack's @-autocomplete.\n{form}")
     return member.slack_id
 
 
@@ -124,7 +129,8 @@ def _segment(session: Session, token: str, form: str) -> str:
         if segment.lower() == token.lower():
             return segment
     raise BadInput(
-        f"No accounts are in a segment called `{token}`. Segments: {', '.join(sorted(known))}.\n{form}"
+        f"No accounts are in a segment called `{escape(token)}`. "
+        f"Segments: {', '.join(escape_all(sorted(known)))}.\n{form}"
     )
 
 
@@ -154,7 +160,7 @@ def describe(sub: Subscription, now: datetime | None = None) -> str:
     """One line: what is posted and when, in the subscription's time zone."""
     what = KINDS[sub.kind]
     if sub.filter_segment:
-        what += f" for the *{sub.filter_segment}* segment"
+        what += f" for the *{escape(sub.filter_segment)}* segment"
     elif sub.filter_csm:
         what += f" for <@{sub.filter_csm}>'s accounts"
     else:

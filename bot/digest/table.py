@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.digest.format import money
+from bot.slack.escape import escape_entities
 
 PHONE_WIDTH = 40
 NAME_WIDTH = 10
@@ -31,7 +32,7 @@ def plain_name(name: str, width: int = NAME_WIDTH) -> str:
 
 def escape(text: str) -> str:
     # Slack parses &, < and > even inside code blocks; escaped, they show as typed.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape_entities(text)
 
 
 def _row(name: str, cells: Sequence[str]) -> str:

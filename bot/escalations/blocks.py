@@ -13,6 +13,7 @@ from typing import Any
 from bot.money import format_cents
 from bot.slack.action_ids import ActionId, CallbackId
 from bot.slack.elements import button
+from bot.slack.escape import escape, readable
 
 SEVERITY_EMOJI = {"sev1": ":red_circle:", "sev2": ":large_orange_circle:", "sev3": ":large_yellow_circle:"}
 STATUS_LABEL = {
@@ -70,7 +71,7 @@ def format_duration(delta: timedelta) -> str:
 def parent_text(card: EscalationCard) -> str:
     """The notification / fallback text of the parent message."""
     return (
-        f"{card.severity.upper()} escalation: {card.account_name} — {card.summary[:200]} "
+        f"{card.severity.upper()} escalation: {escape(card.account_name)} — {escape(card.summary, 200)} "
         f"({card.status}, owner <@{card.owner}>)"
     )
 
@@ -78,7 +79,7 @@ def parent_text(card: EscalationCard) -> str:
 def escalation_parent(card: EscalationCard) -> list[dict[str, Any]]:
     """The parent message: severity, account facts, summary, people, status, buttons."""
     emoji = SEVERITY_EMOJI.get(card.severity, ":rotating_light:")
-    header = f"{card.severity.upper()} escalation — {card.account_name}"
+    header = f"{card.severity.upper()} escalation — {readable(card.account_name)}"
     renewal = card.renewal_date.isoformat() if card.renewal_date else "not set"
     status = STATUS_LABEL.get(card.status, card.status)
     fields = [
@@ -96,7 +97,11 @@ def escalation_parent(card: EscalationCard) -> list[dict[str, Any]]:
         fields.append("*Paged up the chain*\n" + ", ".join(f"<@{u}>" for u in card.paged))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
-        {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": card.summary[:2900]}},
+        {
+            "type": "section",
+            "block_id": "summary",
+            "text": {"type": "mrkdwn", "text": escape(card.summary, 2900)},
+        },
         {
             "type": "section",
             "block_id": "facts",
@@ -104,7 +109,7 @@ def escalation_parent(card: EscalationCard) -> list[dict[str, Any]]:
         },
     ]
     if card.status == "resolved":
-        lines = [f"*Resolution:* {card.resolution or '—'}"[:2000]]
+        lines = [f"*Resolution:* {escape(card.resolution, 1980) or '—'}"]
         if card.time_to_ack is not None and card.time_to_resolve is not None:
             lines.append(
                 f"Time to acknowledge {format_duration(card.time_to_ack)} · "
@@ -202,7 +207,10 @@ def note_modal(
         "blocks": [
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": f"Escalation #{escalation_id} — *{account_name}*"[:3000]},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"Escalation #{escalation_id} — *{escape(account_name, 2900)}*",
+                },
             },
             {
                 "type": "input",
@@ -238,8 +246,9 @@ def escalation_list(title: str, rows: list[ListedEscalation], more: int = 0) -> 
     for row in rows:
         link = f"<{row.link}|thread>" if row.link else "thread not posted yet"
         text = (
-            f"{SEVERITY_EMOJI.get(row.severity, '')} *{row.severity.upper()}* · *{row.account_name}* — "
-            f"{row.summary[:150]}\n#{row.id} · owner <@{row.owner}> · {row.status} · "
+            f"{SEVERITY_EMOJI.get(row.severity, '')} *{row.severity.upper()}* · "
+            f"*{escape(row.account_name, 300)}* — "
+            f"{escape(row.summary[:150])}\n#{row.id} · owner <@{row.owner}> · {row.status} · "
             f"open {format_duration(row.age)} · {link}"
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
@@ -308,7 +317,7 @@ def open_escalation_modal(
         else {
             "type": "section",
             "block_id": "account",
-            "text": {"type": "mrkdwn", "text": f"Escalation for *{account_name}*"[:3000]},
+            "text": {"type": "mrkdwn", "text": f"Escalation for *{escape(account_name, 2900)}*"},
         }
     )
     meta = {"account_id": account_id} if account_id is not None else {}
@@ -363,7 +372,7 @@ def opened_confirmation(
     is true when it is said — the page is queued; a follow-up comes if Slack refuses it."""
     return (
         f":rotating_light: Escalation #{escalation_id} opened: {severity.upper()} for "
-        f"*{account_name}*, owner <@{owner}>. Its page is queued for <#{channel}>: the owner "
+        f"*{escape(account_name)}*, owner <@{owner}>. Its page is queued for <#{channel}>: the owner "
         f"will be paged in its thread and by DM, and must acknowledge within {sla}. "
         "I'll tell you if the page fails."
     )

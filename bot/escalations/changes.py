@@ -22,6 +22,7 @@ from bot.escalations.blocks import (
 from bot.escalations.card import card_for
 from bot.escalations.chain import require_may
 from bot.settings import Settings
+from bot.slack.escape import escape
 from models.tables import Account, Escalation, EscalationEvent, Outbox
 
 # --- writing a change ------------------------------------------------------------------
@@ -163,8 +164,8 @@ def account_name(session: Session, esc: Escalation) -> str:
 def page_dm(session: Session, esc: Escalation, why: str) -> str:
     name = account_name(session, esc)
     return (
-        f":rotating_light: {why} {esc.severity.upper()} escalation for *{name}*, owned by "
-        f"<@{esc.owner_slack_id}> — {esc.summary[:300]}"
+        f":rotating_light: {why} {esc.severity.upper()} escalation for *{escape(name)}*, owned by "
+        f"<@{esc.owner_slack_id}> — {escape(esc.summary[:300])}"
     )
 
 

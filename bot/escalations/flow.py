@@ -14,6 +14,7 @@ from bot.escalations.parse import default_owner, parse_escalate
 from bot.escalations.policy import EscalationPolicy, load_policy
 from bot.escalations.service import Opened, open_escalation
 from bot.slack.answer import Answer
+from bot.slack.escape import escape
 from bot.slack.permalinks import build_permalink
 from models.db import session_scope
 
@@ -84,6 +85,6 @@ def list_open(deps: Deps, user_id: str, args: str) -> Answer:
         )
     title = "Your open escalations" if scope == "mine" else "Open escalations"
     title += f" ({total})"
-    lines = [f"{r.severity.upper()} {r.account_name} #{r.id} ({r.status})" for r in listed]
+    lines = [f"{r.severity.upper()} {escape(r.account_name)} #{r.id} ({r.status})" for r in listed]
     blocks = escalation_list(title, listed, total - len(listed))
     return Answer(f"{title}: " + "; ".join(lines), blocks)

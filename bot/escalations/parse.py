@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.accounts.matching import AccountIndex
 from bot.errors import BadInput
+from bot.slack.escape import escape
 from bot.slack.mentions import mentioned_user
 from models.tables import Account
 
@@ -48,11 +49,14 @@ def parse_escalate(args: str, accounts: AccountIndex) -> EscalateRequest:
     if rest and rest[0].startswith("<@"):
         owner_id = mentioned_user(rest[0])
         if owner_id is None:
-            raise BadInput(f"I could not read the owner {rest[0]!r}: @-mention one person.\n{form}")
+            raise BadInput(
+                f"I could not read the owner {escape(repr(rest[0]))}: @-mention one person.\n{form}"
+            )
         rest = rest[1:]
     elif rest and rest[0].startswith("@"):
         raise BadInput(
-            f"I could not read the owner {rest[0]!r}: pick the person from Slack's @-mention list.\n{form}"
+            f"I could not read the owner {escape(repr(rest[0]))}: "
+            f"pick the person from Slack's @-mention list.\n{form}"
         )
     summary = " ".join(rest).strip()
     if not summary:
@@ -61,11 +65,13 @@ def parse_escalate(args: str, accounts: AccountIndex) -> EscalateRequest:
     ref = found.unique
     if ref is None:
         if found.candidates:
-            names = ", ".join(f"*{c.name}*" for c in found.candidates)
-            raise BadInput(f"“{account_text}” matches several accounts: {names}. Type more of the name.")
-        close = ", ".join(f"*{c.name}*" for c in found.suggestions)
+            names = ", ".join(f"*{escape(c.name)}*" for c in found.candidates)
+            raise BadInput(
+                f"“{escape(account_text)}” matches several accounts: {names}. Type more of the name."
+            )
+        close = ", ".join(f"*{escape(c.name)}*" for c in found.suggestions)
         hint = f" Closest: {close}." if close else ""
-        raise BadInput(f"No account matches “{account_text}”.{hint} Nothing was opened.")
+        raise BadInput(f"No account matches “{escape(account_text)}”.{hint} Nothing was opened.")
     return EscalateRequest(ref.id, ref.name, severity, owner_id, summary)
 
 
@@ -75,8 +81,9 @@ def default_owner(session: Session, parsed: EscalateRequest) -> str:
     owner = account.csm_slack_id if account is not None else None
     if not owner:
         raise BadInput(
-            f"*{parsed.account_name}* has no CSM on record: name the owner, e.g. "
-            f"`/cs escalate {parsed.account_name} {parsed.severity} @someone {parsed.summary[:40]}`. "
+            f"*{escape(parsed.account_name)}* has no CSM on record: name the owner, e.g. "
+            f"`/cs escalate {escape(parsed.account_name)} {parsed.severity} @someone "
+            f"{escape(parsed.summary[:40])}`. "
             "Nothing was opened."
         )
     return owner

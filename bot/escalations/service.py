@@ -45,6 +45,7 @@ from bot.escalations.changes import (
 from bot.escalations.policy import SEVERITIES, EscalationPolicy, next_due, sla_text
 from bot.escalations.stats import durations
 from bot.settings import Settings
+from bot.slack.escape import escape
 from models.tables import Account, Escalation, EscalationEvent
 
 # --- the actions -----------------------------------------------------------------------
@@ -125,7 +126,7 @@ def open_escalation(
         clock,
         key=thread_key,
         text=(
-            f"<@{owner}>, you own this {severity.upper()} escalation for *{account.name}*, opened by "
+            f"<@{owner}>, you own this {severity.upper()} escalation for *{escape(account.name)}*, opened by "
             f"<@{opened_by}>. Please acknowledge within {sla} with the button above; "
             "otherwise it is paged up the chain."
         ),
@@ -139,8 +140,8 @@ def open_escalation(
         clock,
         key=f"esc:{esc.id}:open:dm",
         text=(
-            f":rotating_light: You were paged: {severity.upper()} escalation for *{account.name}* — "
-            f"{esc.summary[:300]}\nAcknowledge within {sla}: {{permalink}}"
+            f":rotating_light: You were paged: {severity.upper()} escalation for *{escape(account.name)}* — "
+            f"{escape(esc.summary[:300])}\nAcknowledge within {sla}: {{permalink}}"
         ),
         dm_user=owner,
         permalink_of=thread_key,
@@ -209,7 +210,7 @@ def resolve(
             "ttr_seconds": int(ttr.total_seconds()),
         },
         thread_text=(
-            f":white_check_mark: Resolved by <@{user_id}>: {note}\n"
+            f":white_check_mark: Resolved by <@{user_id}>: {escape(note)}\n"
             f"Time to acknowledge {format_duration(tta)} · time to resolve {format_duration(ttr)}"
         ),
     )
@@ -249,8 +250,8 @@ def reassign(
         page=[new_owner],
         dm_text=(
             f":rotating_light: <@{user_id}> assigned you the {esc.severity.upper()} escalation "
-            f"for *{name}* — "
-            f"{esc.summary[:300]}\nAcknowledge within {sla}."
+            f"for *{escape(name)}* — "
+            f"{escape(esc.summary[:300])}\nAcknowledge within {sla}."
         ),
     )
     audit_change(session, clock, user_id, "reassign", esc, old=old, new=new_owner)
@@ -301,7 +302,7 @@ def add_note(session: Session, clock: Clock, escalation_id: int, user_id: str, n
         kind="note",
         actor=user_id,
         detail={"note": note},
-        thread_text=f":memo: Note from <@{user_id}>: {note}",
+        thread_text=f":memo: Note from <@{user_id}>: {escape(note)}",
     )
     audit_change(session, clock, user_id, "note", esc)
     return f"Your note is posted in escalation #{esc.id}'s thread."

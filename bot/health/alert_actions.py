@@ -31,6 +31,7 @@ from bot.escalations.policy import SEVERITIES
 from bot.escalations.service import Opened, open_escalation
 from bot.health.alerts import account_from_button
 from bot.slack.action_ids import ActionId
+from bot.slack.mentions import is_user_id
 from bot.touchpoints.flow import open_log_modal
 from models.db import session_scope
 from models.tables import Account, Outbox
@@ -115,6 +116,8 @@ def read_escalation_form(view: dict[str, Any]) -> EscalationForm | dict[str, str
     if severity not in SEVERITIES:
         errors[OPEN_SEVERITY_BLOCK] = "Pick a severity: sev1, sev2 or sev3."
     owner = _value(values, OPEN_OWNER_BLOCK, ActionId.ESC_FORM_OWNER).get("selected_user") or None
+    if owner is not None and not is_user_id(str(owner)):
+        errors[OPEN_OWNER_BLOCK] = "Pick the owner from the list."
     summary = (_value(values, OPEN_SUMMARY_BLOCK, ActionId.ESC_FORM_SUMMARY).get("value") or "").strip()
     if not summary:
         errors[OPEN_SUMMARY_BLOCK] = "Add a summary: what is wrong, for whom."

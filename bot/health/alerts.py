@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from bot import audit
 from bot.clock import Clock
 from bot.errors import BadInput, NotFound
+from bot.slack.escape import escape
 from models.tables import Account, Alert
 
 SNOOZE = timedelta(days=7)  # "Snooze 7 days" on the alert
@@ -37,7 +38,7 @@ def snooze(session: Session, clock: Clock, user_id: str, value: str, *, length: 
         .order_by(Alert.id.desc())  # type: ignore[union-attr]
     ).first()
     if alert is None:
-        return f"*{account.name}* is not at risk any more; there is nothing to snooze."
+        return f"*{escape(account.name)}* is not at risk any more; there is nothing to snooze."
     now = clock.now()
     alert.snoozed_until = now + length
     session.add(alert)
@@ -52,6 +53,6 @@ def snooze(session: Session, clock: Clock, user_id: str, value: str, *, length: 
     )
     session.flush()
     return (
-        f":zzz: Snoozed alerts for *{account.name}* until {alert.snoozed_until:%a %b %d} "
+        f":zzz: Snoozed alerts for *{escape(account.name)}* until {alert.snoozed_until:%a %b %d} "
         f"(<@{user_id}>). If it is still at risk then, it will be posted again."
     )

@@ -11,6 +11,7 @@ from bot.health.scoring import Reason
 from bot.money import format_cents
 from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
+from bot.slack.escape import clip, escape
 
 # Slack allows 50 blocks a message: a header, two blocks per account, and a tail.
 MAX_DETAILED = 23
@@ -20,13 +21,13 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 
 def _clip(text: str, limit: int = MAX_SECTION) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def headline(item: AccountHealth) -> str:
     """'*Acme* · 32 red · $120k ARR · renews 2027-01-04 · <@U1>'"""
     a, h = item.account, item.health
-    parts = [f"*{a.name}*"]
+    parts = [f"*{escape(a.name)}*"]
     if h.score is not None:
         parts.append(f"{BAND_ICON.get(h.band or '', '')} {h.score} {h.band}".strip())
     parts.append(f"{format_cents(a.arr_cents, compact=True)} ARR")
@@ -38,7 +39,8 @@ def headline(item: AccountHealth) -> str:
 
 
 def reason_lines(reasons: tuple[Reason, ...] | list[Reason], limit: int = 6) -> str:
-    return "\n".join(f"• {r.text}" for r in list(reasons)[:limit])
+    """Reasons may quote imported text (an NPS respondent): escaped."""
+    return "\n".join(f"• {escape(r.text)}" for r in list(reasons)[:limit])
 
 
 def alert_buttons(account_id: int) -> dict[str, Any]:
@@ -59,7 +61,7 @@ def risk_alert_message(items: list[AccountHealth], *, today: date) -> tuple[str,
     in the order given (worst first), each with its reasons and buttons."""
     n = len(items)
     title = f"{n} account{'s' if n != 1 else ''} newly at risk" if n else "No accounts newly at risk"
-    text = f"{title}: " + ", ".join(i.account.name for i in items[:20]) + (" …" if n > 20 else "")
+    text = f"{title}: " + ", ".join(escape(i.account.name) for i in items[:20]) + (" …" if n > 20 else "")
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -80,7 +82,7 @@ def risk_alert_message(items: list[AccountHealth], *, today: date) -> tuple[str,
         blocks.append(alert_buttons(item.account.id))
     rest = items[MAX_DETAILED:]
     if rest:
-        names = ", ".join(f"{i.account.name} ({i.health.score})" for i in rest)
+        names = ", ".join(f"{escape(i.account.name)} ({i.health.score})" for i in rest)
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": _clip(f"…and {len(rest)} more: {names}")}}
         )

@@ -12,6 +12,7 @@ from bot.home.queries import BookAccount, CsmRisk, OpenEscalation, RenewalsAtRis
 from bot.money import format_cents
 from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
+from bot.slack.escape import escape_entities
 
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION = 3000
@@ -24,7 +25,7 @@ LINES_PER_LIST = 15
 
 def escape(text: str) -> str:
     """Text not from the bot (names, summaries, reasons) cannot ping or link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape_entities(text)
 
 
 def header(text: str) -> dict[str, Any]:

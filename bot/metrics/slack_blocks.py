@@ -15,6 +15,7 @@ from bot.metrics.result import FIGURE_NAMES, Metrics
 from bot.money import format_cents
 from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
+from bot.slack.escape import escape_entities
 
 FIELDS_PER_SECTION = 10
 _MENTION = re.compile(r"(<@[UW][A-Z0-9]+>)")
@@ -25,7 +26,7 @@ def mrkdwn_escape(text: str) -> str:
     only the bot's own `<@U…>` mentions left live (never `<!channel>`)."""
     parts = _MENTION.split(text)
     return "".join(
-        part if i % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        part if i % 2 else escape_entities(part)
         for i, part in enumerate(parts)
     )
 

@@ -11,6 +11,7 @@ from bot.health.evaluation import evaluate
 from bot.health.scorecard import load_scorecard
 from bot.revenue.records import record_nps
 from bot.slack.answer import Answer
+from bot.slack.escape import escape
 from models.db import session_scope
 from models.tables import Account
 
@@ -35,7 +36,7 @@ def nps(deps: Deps, user_id: str, args: str) -> Answer:
         item = found[0]
         now = f"Health now *{item.health.score}* ({item.health.band})"
         if item.at_risk:
-            now += " · :warning: at risk: " + "; ".join(r.text for r in item.shown_reasons[:3])
+            now += " · :warning: at risk: " + "; ".join(escape(r.text) for r in item.shown_reasons[:3])
         blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": now[:3000]}]})
         text += f"\n{now}"
     return Answer(text, blocks)

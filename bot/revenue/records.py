@@ -19,10 +19,11 @@ from bot.accounts.matching import AccountIndex, AccountRef, MatchKind
 from bot.accounts.members import role_of
 from bot.clock import Clock, local_date
 from bot.errors import BadInput, NotAllowed, NotFound
-from bot.money import format_cents, parse_dollars
+from bot.money import AmountTooLarge, format_cents, parse_dollars
 from bot.revenue import outcomes
 from bot.revenue.ledger import LedgerError
 from bot.settings import Settings
+from bot.slack.escape import escape
 from bot.slack.help import usage
 from bot.touchpoints.undo import undo_button
 from models.tables import Account, NpsResponse
@@ -50,12 +51,12 @@ def resolve_account(index: AccountIndex, text: str) -> AccountRef:
     if match.unique is not None:
         return match.unique
     if match.candidates:
-        names = ", ".join(f"*{c.name}*" for c in match.candidates)
-        raise BadInput(f"Several accounts match “{text}”: {names}. Type more of the name.")
+        names = ", ".join(f"*{escape(c.name)}*" for c in match.candidates)
+        raise BadInput(f"Several accounts match “{escape(text)}”: {names}. Type more of the name.")
     hint = ""
     if match.suggestions:
-        hint = " Did you mean " + " or ".join(f"*{s.name}*" for s in match.suggestions) + "?"
-    raise NotFound(f"No account matches “{text}”.{hint}")
+        hint = " Did you mean " + " or ".join(f"*{escape(s.name)}*" for s in match.suggestions) + "?"
+    raise NotFound(f"No account matches “{escape(text)}”.{hint}")
 
 
 def split_at_value(
@@ -77,6 +78,8 @@ def split_at_value(
 def _is_amount(token: str) -> bool:
     try:
         parse_dollars(token)
+    except AmountTooLarge:
+        return True  # an amount, refused with its own sentence when parsed
     except ValueError:
         return False
     return True
@@ -107,7 +110,7 @@ def _account_to_change(
     ref = resolve_account(index, name)
     account = session.get(Account, ref.id)
     if account is None:
-        raise NotFound(f"No account matches “{name}”.")
+        raise NotFound(f"No account matches “{escape(name)}”.")
     _require_account_role(session, settings, user_id, account, doing)
     return account
 
@@ -139,8 +142,8 @@ def record_nps(
     )
     row_id = _save(session, clock, user_id, row, "nps.create", "npsresponse", account_id=ref.id, score=score)
     kind = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-    text = f":white_check_mark: Recorded NPS *{score}* ({kind}) for *{ref.name}*" + (
-        f": “{comment}”" if comment else "."
+    text = f":white_check_mark: Recorded NPS *{score}* ({kind}) for *{escape(ref.name)}*" + (
+        f": “{escape(comment)}”" if comment else "."
     )
     return _confirmation(text, "nps", row_id), ref.id
 
@@ -157,7 +160,7 @@ def _require_account_role(
     yours = f"your role is *{role}*" if role else "you are not in the team list (`/cs team list`)"
     csm = f" (<@{account.csm_slack_id}>)" if account.csm_slack_id else ""
     raise NotAllowed(
-        f"Only {account.name}'s CSM{csm}, a *director* or an *admin* can {doing}; {yours}. "
+        f"Only {escape(account.name)}'s CSM{csm}, a *director* or an *admin* can {doing}; {yours}. "
         "Nothing was recorded."
     )
 
@@ -195,7 +198,9 @@ def record_renewal(
         )
     account = _account_to_change(session, settings, index, user_id, name, "record a renewal")
     if account.stage == "churned":
-        raise BadInput(f"*{account.name}* has already churned. Money back in is an up-sell: `/cs upsell`.")
+        raise BadInput(
+            f"*{escape(account.name)}* has already churned. Money back in is an up-sell: `/cs upsell`."
+        )
     try:
         result = outcomes.record_outcome(
             session, account, outcome, cents, who=user_id, now=clock.now(), today=_today(clock, settings)
@@ -223,7 +228,7 @@ def record_renewal(
     nxt = f" Next renewal *{result.renewal_date:%Y-%m-%d}*." if result.renewal_date else ""
     if outcome == "churned":
         text = (
-            f":white_check_mark: Recorded: *{account.name}* churned: *{before}* ARR lost. "
+            f":white_check_mark: Recorded: *{escape(account.name)}* churned: *{before}* ARR lost. "
             "It leaves the live portfolio (alerts, coverage, renewals) and keeps its history."
         )
         if cents is not None and cents != result.arr_before:
@@ -231,7 +236,7 @@ def record_renewal(
     elif outcome == "downgraded":
         down = format_cents(result.arr_before - result.arr_after)
         text = (
-            f":white_check_mark: Recorded: *{account.name}* downgraded by *{down}*: "
+            f":white_check_mark: Recorded: *{escape(account.name)}* downgraded by *{down}*: "
             f"ARR now *{after}* (was {before}).{nxt}"
         )
     else:
@@ -239,7 +244,7 @@ def record_renewal(
         how = (
             "" if not change else f" (was {before}: {'+' if change > 0 else '−'}{format_cents(abs(change))})"
         )
-        text = f":white_check_mark: Recorded: *{account.name}* renewed at *{after}* ARR{how}.{nxt}"
+        text = f":white_check_mark: Recorded: *{escape(account.name)}* renewed at *{after}* ARR{how}.{nxt}"
     return _confirmation(text, "renewal", event.id)
 
 
@@ -291,13 +296,13 @@ def record_upsell(
     session.refresh(account)
     what = "a reactivation" if was_churned else "an up-sell"
     tag = (
-        f" (#{product}{': Premier Support & Success' if product == outcomes.PREMIER else ''})"
+        f" (#{escape(product)}{': Premier Support & Success' if product == outcomes.PREMIER else ''})"
         if product
         else ""
     )
     text = (
-        f":white_check_mark: Recorded {what} of *{format_cents(cents)}* for *{account.name}*{tag}"
-        + (f": {note}" if note else "")
+        f":white_check_mark: Recorded {what} of *{format_cents(cents)}* for *{escape(account.name)}*{tag}"
+        + (f": {escape(note)}" if note else "")
         + f". ARR now *{format_cents(account.arr_cents)}*."
     )
     return _confirmation(text, "upsell", row.id)

@@ -4,7 +4,6 @@ and the "which account?" question when a name matches several."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,25 +11,13 @@ from zoneinfo import ZoneInfo
 from bot.accounts.matching import AccountRef
 from bot.slack.action_ids import ActionId
 from bot.slack.elements import button
+from bot.slack.escape import escape
 from bot.touchpoints.grammar import SENTIMENT_LABELS, TYPE_LABELS
 from bot.touchpoints.recording import Recorded
 from bot.touchpoints.undo import undo_button
 
 SENTIMENT_EMOJI = {1: ":large_green_circle:", 0: ":white_circle:", -1: ":red_circle:"}
 MAX_PICK_BUTTONS = 5
-
-
-_SLACK_TOKEN = re.compile(r"(<(?:[@#!][^<>\s]+|https?://[^<>\s]+(?:\|[^<>]*)?)>)")
-
-
-def mrkdwn_escape(text: str) -> str:
-    """Slack's three control characters, so names and notes show as typed;
-    mentions and links the user put in a note (`<@U123>`, `<https://…|x>`) stay live."""
-    parts = _SLACK_TOKEN.split(text)
-    return "".join(
-        part if i % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        for i, part in enumerate(parts)
-    )
 
 
 def local_day(when: datetime, tz: ZoneInfo) -> str:
@@ -42,13 +29,17 @@ def sentiment_text(sentiment: int) -> str:
     return f"{SENTIMENT_EMOJI.get(sentiment, '')} {SENTIMENT_LABELS.get(sentiment, 'neutral')}".strip()
 
 
-def log_confirmation(rec: Recorded, tz: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks) for 'this is what I recorded'."""
+def log_confirmation(
+    rec: Recorded, tz: ZoneInfo, *, ephemeral: bool = True
+) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) for 'this is what I recorded'. Shown ephemerally to
+    the author, the note keeps their @-mentions live (it notifies nobody); a copy
+    sent by DM (`ephemeral=False`) keeps none."""
     label = TYPE_LABELS.get(rec.type, rec.type)
-    account = mrkdwn_escape(rec.account_name)
+    account = escape(rec.account_name)
     day = local_day(rec.occurred_at, tz)
     head = ":white_check_mark: Logged" if rec.created else ":white_check_mark: Already logged"
-    text = f"{head}: {label} with {rec.account_name} on {day} ({SENTIMENT_LABELS.get(rec.sentiment)})"
+    text = f"{head}: {label} with {account} on {day} ({SENTIMENT_LABELS.get(rec.sentiment)})"
     fields = [
         {"type": "mrkdwn", "text": f"*Account*\n{account}"},
         {"type": "mrkdwn", "text": f"*Type*\n{label}"},
@@ -56,11 +47,14 @@ def log_confirmation(rec: Recorded, tz: ZoneInfo) -> tuple[str, list[dict[str, A
         {"type": "mrkdwn", "text": f"*Sentiment*\n{sentiment_text(rec.sentiment)}"},
     ]
     if rec.tags:
-        fields.append({"type": "mrkdwn", "text": "*Tags*\n" + " ".join(f"`#{t}`" for t in rec.tags)})
+        fields.append({"type": "mrkdwn", "text": "*Tags*\n" + " ".join(f"`#{escape(t)}`" for t in rec.tags)})
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{head} a touchpoint with *{account}*"}},
         {"type": "section", "fields": fields},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Note*\n" + mrkdwn_escape(rec.note)[:2900]}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Note*\n" + escape(rec.note, 2900, keep_mentions=ephemeral)},
+        },
     ]
     if rec.permalink:
         blocks.append(
@@ -89,13 +83,13 @@ def account_choice(
 ) -> tuple[str, list[dict[str, Any]]]:
     """'Which account did you mean?' with one button per candidate."""
     shown = candidates[:MAX_PICK_BUTTONS]
-    text = f"“{typed}” matches {len(candidates)} accounts. Which one did you mean?"
+    text = f"“{escape(typed)}” matches {len(candidates)} accounts. Which one did you mean?"
     buttons = [
         button(f"{ActionId.LOG_PICK_ACCOUNT}_{i}", ref.name, pick_value(ref.id, payload))
         for i, ref in enumerate(shown)
     ]
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn_escape(text)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "log_pick", "elements": buttons},
     ]
     return text, blocks
@@ -103,12 +97,12 @@ def account_choice(
 
 def account_card_choice(typed: str, candidates: tuple[AccountRef, ...]) -> tuple[str, list[dict[str, Any]]]:
     """`/cs account` with several matches: one button per candidate opens its card."""
-    text = f"“{typed}” matches {len(candidates)} accounts. Which one?"
+    text = f"“{escape(typed)}” matches {len(candidates)} accounts. Which one?"
     buttons = [
         button(f"{ActionId.ACCOUNT_PICK}_{i}", ref.name, str(ref.id))
         for i, ref in enumerate(candidates[:MAX_PICK_BUTTONS])
     ]
     return text, [
-        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn_escape(text)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "account_pick", "elements": buttons},
     ]

@@ -23,8 +23,9 @@ from bot.deps import Deps
 from bot.errors import BadInput, NotFound
 from bot.slack.action_ids import ActionId
 from bot.slack.answer import Answer
+from bot.slack.escape import escape
 from bot.slack.help import usage
-from bot.touchpoints.confirmation import account_card_choice, account_choice, log_confirmation, mrkdwn_escape
+from bot.touchpoints.confirmation import account_card_choice, account_choice, log_confirmation
 from bot.touchpoints.form import (
     B_ACCOUNT,
     B_DATE,
@@ -60,8 +61,8 @@ def user_today(deps: Deps, user_id: str) -> tuple[ZoneInfo, date]:
 
 
 def no_account_answer(typed: str, match: Match) -> Answer:
-    close = ", ".join(f"*{mrkdwn_escape(r.name)}*" for r in match.suggestions)
-    text = f"No account named “{mrkdwn_escape(typed)}”."
+    close = ", ".join(f"*{escape(r.name)}*" for r in match.suggestions)
+    text = f"No account named “{escape(typed)}”."
     if close:
         text += f" Closest: {close}."
     text += " Nothing was saved. (Accounts are added with `csbot import accounts`.)"
@@ -116,8 +117,9 @@ def log_line(deps: Deps, user_id: str, text: str, *, request_key: str | None) ->
         choice_text, blocks = account_choice(cmd.account_text, match.candidates, payload)
         if any(len(b.get("value", "")) > MAX_BUTTON_VALUE for b in blocks[-1]["elements"]):
             raise BadInput(
-                f"“{cmd.account_text}” matches {len(match.candidates)} accounts, and the note is too long "
-                "for me to ask which one here. Type the account's full name, or use the form (`/cs log`)."
+                f"“{escape(cmd.account_text)}” matches {len(match.candidates)} accounts, "
+                "and the note is too long for me to ask which one here. "
+                "Type the account's full name, or use the form (`/cs log`)."
             )
         return Answer(text=choice_text, blocks=blocks)
     rec = record_once(
@@ -345,6 +347,7 @@ def confirm_form_entry(deps: Deps, user_id: str, entry: FormEntry, rec: Recorded
                 entry.channel_id,
                 exc.response.get("error"),
             )
+    text, blocks = log_confirmation(rec, tz, ephemeral=False)  # a DM: no mention stays live
     with session_scope(deps.engine) as session:
         enqueue(session, deps.clock, key=f"log-confirm:{rec.id}", text=text, blocks=blocks, dm_user=user_id)
     deps.wake_outbox()

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.accounts.matching import AccountRef
 from bot.slack.action_ids import ActionId, CallbackId
+from bot.slack.escape import readable
 from bot.touchpoints.grammar import SENTIMENT_LABELS, TYPE_LABELS, TYPES
 
 B_ACCOUNT, B_TYPE, B_DATE, B_SENTIMENT, B_TAGS, B_NOTE = (
@@ -36,7 +37,7 @@ SENTIMENT_OPTIONS = [_option(SENTIMENT_LABELS[s].capitalize(), str(s)) for s in 
 
 
 def account_option(ref: AccountRef) -> dict[str, Any]:
-    return _option(ref.name, str(ref.id))
+    return _option(readable(ref.name), str(ref.id))  # an imported name: its Slack tokens as they read
 
 
 def log_modal(

@@ -86,6 +86,9 @@ _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _MONTH_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?$")
 _DAYS_AGO = re.compile(r"^(\d{1,4})d$")
 _TAG = re.compile(r"^#([\w][\w\-/.]*)$")
+# Words that name a day to come: refused as a date, never kept as the note's first word.
+_FUTURE_WORDS = frozenset({"tomorrow", "tmrw", "tmr", "tomorow", "tommorow", "tommorrow", "overmorrow"})
+_DAYS_AHEAD = re.compile(r"^(?:\+|in)(\d{1,4})d$")
 _LOOKS_LIKE_DATE = re.compile(r"^\d{1,4}[-/]\d{1,2}([-/]\d{1,4})?$")
 
 
@@ -143,6 +146,11 @@ def parse_date(word: str, today: date) -> date | None:
         return today
     if w in ("yesterday", "yday"):
         return today - timedelta(days=1)
+    if w in _FUTURE_WORDS or _DAYS_AHEAD.match(w):
+        raise _fail(
+            f"`{word}` is in the future (today is {today:%a %Y-%m-%d} in your time zone). "
+            "Log what already happened, today or earlier."
+        )
     if w in WEEKDAYS:
         # The most recent such day; today's own weekday name means today.
         return today - timedelta(days=(today.weekday() - WEEKDAYS[w]) % 7)
