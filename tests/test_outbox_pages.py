@@ -24,7 +24,7 @@ from bot.settings import Settings
 from bot.slack.action_ids import ActionId
 from jobs.outbox import NO_LINK, ClaimHeartbeat, DeliveryPolicy, claim_due, deliver_due
 from models.db import session_scope
-from models.tables import Outbox
+from models.tables import Account, Outbox
 from tests.escalation_helpers import seed_team
 from tests.harness import START, Bot
 
@@ -399,3 +399,25 @@ def test_two_workers_at_once_still_send_every_page_once(
         (parent_msg,) = [m for m in fake_slack.messages_in("CESC") if m["text"] == f"parent {e}"]
         replies = [m["text"] for m in fake_slack.messages_in("CESC", thread_ts=parent_msg["ts"])[1:]]
         assert replies == [f"reply {e}.{r}" for r in range(4)]  # a thread keeps its order
+
+
+def test_the_openers_follow_up_shows_an_imported_account_name_as_text(
+    bot: Bot, worker_client: WebClient, settings: Settings
+) -> None:
+    """The follow-up about an unreachable escalations channel names the account: a name
+    from a CSV import must not ping the opener's DM or hide a link there."""
+    from tests.hostile import HOSTILE_NAME, violations
+
+    seed_team(bot.engine, bot.clock)
+    with session_scope(bot.engine) as s:
+        acme = s.exec(select(Account).where(Account.name == "Acme Corp")).one()
+        acme.name = HOSTILE_NAME
+    bot.deps.accounts.invalidate()
+    bot.fake.add_channel("CESC", name="escalations", private=True, bot_is_member=False)
+    escalate(bot, "Evilcorp", user_id="UCSM2")
+    run_worker(bot, worker_client, settings, 1)
+
+    (told,) = bot.fake.messages_in("UCSM2")
+    assert told["text"].startswith(":warning: I could not post escalation #1 (SEV1 for *Evilcorp ")
+    assert "&amp;" in told["text"] and "<!channel>" not in told["text"]
+    assert violations(told, "opener follow-up") == []

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.delivery.outbox import URGENT, enqueue
+from bot.slack.escape import escape
 from models.tables import Account, Escalation
 
 
@@ -32,7 +33,7 @@ def page_undeliverable(
         return False
     account = session.get(Account, esc.account_id)
     name = account.name if account is not None else f"account {esc.account_id}"
-    what = f"escalation #{esc.id} ({esc.severity.upper()} for *{name}*)"
+    what = f"escalation #{esc.id} ({esc.severity.upper()} for *{escape(name)}*)"
     if key == esc.parent_key:
         text = (
             f":warning: I could not post {what}: the escalations channel <#{channel}> refused the post "
