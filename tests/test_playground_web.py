@@ -83,3 +83,39 @@ def test_mistakes_get_one_line(http: httpx.Client) -> None:
     assert stranger.status_code == 400 and stranger.json()["error"] == "unknown person UNOBODY"
     closed = http.post("/api/submit", json={"user": MAYA, "values": {}})
     assert closed.status_code == 400 and closed.json()["error"] == "no form is open"
+
+
+def test_csbot_doctor_passes_against_the_playgrounds_local_slack(
+    playground: Playground, tmp_path: Path
+) -> None:
+    """`csbot doctor` (a real subprocess) with the playground's settings — its database,
+    its local Slack, its escalations channel and subscribed channels — passes every check."""
+    import os
+    import subprocess
+    import sys
+
+    s = playground.settings
+    assert s.slack_bot_token is not None and s.slack_signing_secret is not None
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CSBOT_", "DATABASE_URL"))
+    } | {
+        "DATABASE_URL": s.database_url,
+        "SLACK_BOT_TOKEN": s.slack_bot_token.reveal(),
+        "SLACK_SIGNING_SECRET": s.slack_signing_secret.reveal(),
+        "SLACK_API_URL": s.slack_api_url,
+        "CSBOT_ESCALATION_CHANNEL": s.escalation_channel or "",
+        "CSBOT_ADMINS": ",".join(s.admins),
+        "CSBOT_TZ": s.tz,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "doctor"], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=120,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert lines[-1] == "All checks passed.", lines
+    assert not [line for line in lines if line.startswith("✗")], lines
+    assert any(line.startswith("✓ Slack token works") for line in lines), lines
+    assert any(line.startswith("✓ escalations channel #cs-escalations") for line in lines), lines
+    assert any(line.startswith("✓ subscribed channel #cs-leadership") for line in lines), lines
