@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.errors import CsbotError, NotFound
@@ -190,6 +191,9 @@ def register_health_actions(app: App, deps: Deps) -> None:
                 opener(deps, body["trigger_id"], user_id, value, channel_id)
             except _CsbotError as exc:
                 _answer(respond, exc.message)
+            except SlackApiError as exc:  # e.g. expired_trigger_id: Slack's refusal, one line
+                log.warning("could not open the form for %s: %s", user_id, exc.response.get("error"))
+                _answer(respond, "Sorry, I could not open the form. Please click the button again.")
             except Exception:
                 log.exception("could not open the form for %s", user_id)
                 _answer(respond, "Sorry, I could not open the form. Please click the button again.")
@@ -288,6 +292,9 @@ def register_home_actions(app: App, deps: Deps) -> None:
                 open_home_form(deps, body["trigger_id"], user_id, action["action_id"], value)
             except CsbotError as exc:
                 tell_clicker(deps, body, respond, exc.message)
+            except SlackApiError as exc:  # e.g. expired_trigger_id: Slack's refusal, one line
+                log.warning("could not open the form for %s: %s", user_id, exc.response.get("error"))
+                tell_clicker(deps, body, respond, "Sorry, I could not open the form. Please click again.")
             except Exception:
                 log.exception("could not open the form for %s", user_id)
                 tell_clicker(deps, body, respond, "Sorry, I could not open the form. Please click again.")

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from typing import Any
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -150,16 +152,20 @@ def test_log_touchpoint_for_an_account_that_is_gone_says_so_and_opens_nothing(bo
     assert bot.fake.calls_to("views.open") == []
 
 
-def test_a_form_slack_will_not_open_gets_a_sentence(bot: Bot) -> None:
+def test_a_form_slack_will_not_open_gets_a_sentence(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     ids = portfolio(bot)
     alert = posted_alert(bot)
     bot.fake.fail("views.open", error="expired_trigger_id")
-    click(bot, alert, button(alert, ids["Acme"], ActionId.ALERT_OPEN_ESCALATION))
-    assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
+    with caplog.at_level(logging.WARNING, logger="handlers.actions"):
+        click(bot, alert, button(alert, ids["Acme"], ActionId.ALERT_OPEN_ESCALATION))
+        assert bot.fake.wait_for(lambda: len(bot.fake.responses) == 1)
     answer = bot.fake.responses[0].body
     assert answer["text"] == "Sorry, I could not open the form. Please click the button again."
     assert answer["response_type"] == "ephemeral"
     assert count(bot, Escalation) == 1  # only portfolio()'s own
+    # Slack's refusal is one log line with its error, not a traceback
+    (logged,) = [r for r in caplog.records if r.name == "handlers.actions"]
+    assert logged.getMessage().endswith(": expired_trigger_id") and logged.exc_info is None
 
 
 # --- Open escalation ------------------------------------------------------------------
