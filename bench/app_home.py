@@ -21,11 +21,9 @@ minutes, dropped on any write from Slack: bot/home/figures.py FigureCache).
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
 from bench.health import bulk  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -45,14 +44,8 @@ SNAPSHOT_DAYS = 14
 
 
 def build(url: str, accounts: int, seed: int = 11) -> None:
-    from sqlalchemy import text
-
-    from models.db import make_engine
-    from models.migrate import upgrade
-
     rnd = random.Random(seed)
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = common.migrated_engine(url)
     today = NOW.date()
     ids = range(1, accounts + 1)
     arr = {a: rnd.randint(5_000, 500_000) * 100 for a in ids}
@@ -128,11 +121,7 @@ def build(url: str, accounts: int, seed: int = 11) -> None:
             for a in rnd.sample(list(ids), accounts // 20)
         ],
     )  # fmt: skip
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval('account_id_seq', (SELECT max(id) FROM account))"))
-        conn.exec_driver_sql("ANALYZE")
-    engine.dispose()
+    common.finish_load(engine)
 
 
 def timed(fn: Callable[[], Any], statements: list[str], runs: int) -> tuple[float, int]:
@@ -206,53 +195,32 @@ def measure(url: str, runs: int) -> dict[str, tuple[float, int, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--accounts", type=int, nargs="*", default=[1_000, 10_000])
-    parser.add_argument("--backends", default="sqlite")
+    parser = common.size_parser(__doc__, backends="sqlite")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     backends = args.backends.split(",")
-    server = None
-    if "postgresql" in backends:
-        from tests.pg import start_postgres
-
-        server = start_postgres()
-        if server is None:
-            print("PostgreSQL binaries not found: PostgreSQL skipped")
-            backends.remove("postgresql")
     results: dict[tuple[str, int], dict[str, tuple[float, int, int]]] = {}
-    try:
-        with tempfile.TemporaryDirectory(prefix="csbot-bench-") as tmp:
-            for n in args.accounts:
-                for backend in backends:
-                    if backend == "sqlite":
-                        url = f"sqlite:///{tmp}/home-{n}.db"
-                    else:
-                        assert server is not None
-                        server.create_database(f"home_{n}")
-                        url = server.url(f"home_{n}")
-                    t0 = time.perf_counter()
-                    build(url, n)
-                    print(
-                        f"{backend:10s} {n:>6,} accounts loaded in {time.perf_counter() - t0:.1f} s",
-                        flush=True,
-                    )
-                    results[(backend, n)] = m = measure(url, args.runs)
-                    base = m["baseline"][0]
-                    for name in ("baseline", "csm", "director", "metrics", "director, figures kept"):
-                        ms, count, blocks = m[name]
-                        extra = f", x{ms / base:.0f} the baseline" if name != "baseline" else ""
-                        extra += f", {blocks} blocks" if blocks else ""
-                        if name == "metrics":
-                            extra += " (compute_metrics alone: inside the director's time)"
-                        if name == "director, figures kept":
-                            extra += " (opened again, no write since: the app's FigureCache)"
-                        print(f"  {name:22s} {ms:8.2f} ms  {count:3d} statements{extra}", flush=True)
-    finally:
-        if server is not None:
-            server.stop()
+    with common.databases(backends) as (server, tmp):
+        for n in args.accounts:
+            for backend in backends:
+                url = common.database_url(backend, server, tmp, f"home_{n}")
+                t0 = time.perf_counter()
+                build(url, n)
+                print(
+                    f"{backend:10s} {n:>6,} accounts loaded in {time.perf_counter() - t0:.1f} s",
+                    flush=True,
+                )
+                results[(backend, n)] = m = measure(url, args.runs)
+                base = m["baseline"][0]
+                for name in ("baseline", "csm", "director", "metrics", "director, figures kept"):
+                    ms, count, blocks = m[name]
+                    extra = f", x{ms / base:.0f} the baseline" if name != "baseline" else ""
+                    extra += f", {blocks} blocks" if blocks else ""
+                    if name == "metrics":
+                        extra += " (compute_metrics alone: inside the director's time)"
+                    if name == "director, figures kept":
+                        extra += " (opened again, no write since: the app's FigureCache)"
+                    print(f"  {name:22s} {ms:8.2f} ms  {count:3d} statements{extra}", flush=True)
 
     print("\nbackend    accounts                   view   median ms  statements  target")
     for (backend, n), m in results.items():
@@ -263,9 +231,8 @@ def main() -> None:
             print(f"{backend:10s} {n:>8,} {name:>22s} {ms:11.2f} {count:11d}  < {target:.0f} ms {note}")
     for backend in backends:
         for name in ("csm", "director"):
-            counts = sorted({m[name][1] for (b, _), m in results.items() if b == backend})
-            verdict = "constant" if len(counts) == 1 else "GROWS WITH ACCOUNTS"
-            print(f"{backend}: {name} statements at {sorted(args.accounts)} accounts: {counts} ({verdict})")
+            counts = common.constancy(m[name][1] for (b, _), m in results.items() if b == backend)
+            print(f"{backend}: {name} statements at {sorted(args.accounts)} accounts: {counts}")
 
 
 if __name__ == "__main__":

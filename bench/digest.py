@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,7 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.health import NOW, PER_ACCOUNT, build, bulk, peak_rss_mb  # noqa: E402
+from bench import common  # noqa: E402
+from bench.health import NOW, PER_ACCOUNT, build, bulk  # noqa: E402
 
 POST_AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin: W47's digest
 TZ = "Europe/Berlin"
@@ -109,24 +108,17 @@ def run_job(url: str, what: str) -> dict[str, Any]:
         "seconds": seconds,
         "import_seconds": imported,
         "statements": len(statements),
-        "peak_mb": peak_rss_mb(),
+        "peak_mb": common.peak_rss_mb(),
         "summary": summary,
     }
 
 
 def measure(url: str, what: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--job", url, "--what", what], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_script(__file__, "--job", url, "--what", what)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--accounts", type=int, nargs="*", default=[1_000, 10_000])
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser = common.size_parser(__doc__)
     parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--what", default="digest", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -135,49 +127,32 @@ def main() -> None:
         return
 
     backends = args.backends.split(",")
-    server = None
-    if "postgresql" in backends:
-        from tests.pg import start_postgres
-
-        server = start_postgres()
-        if server is None:
-            print("PostgreSQL binaries not found: PostgreSQL skipped")
-            backends.remove("postgresql")
     rows: list[tuple[str, int, dict[str, Any], dict[str, Any]]] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="csbot-bench-") as tmp:
-            for n in args.accounts:
-                for backend in backends:
-                    if backend == "sqlite":
-                        url = f"sqlite:///{tmp}/digest-{n}.db"
-                    else:
-                        assert server is not None
-                        server.create_database(f"digest_{n}")
-                        url = server.url(f"digest_{n}")
-                    t0 = time.perf_counter()
-                    build(url, n)
-                    build_digest_data(url, n)
-                    print(
-                        f"{backend:10s} {n:>6,} accounts: loaded {n * PER_ACCOUNT:,} touchpoints, "
-                        f"{n * PER_ACCOUNT:,} usage snapshots, {n * 8:,} weekly health snapshots "
-                        f"in {time.perf_counter() - t0:.1f} s",
-                        flush=True,
-                    )
-                    base, dig = measure(url, "metrics"), measure(url, "digest")
-                    rows.append((backend, n, base, dig))
-                    print(
-                        f"{backend:10s} {n:>6,} accounts: digest {dig['seconds']:.2f} s, "
-                        f"peak {dig['peak_mb']:.0f} MB, "
-                        f"{dig['statements']} statements — metrics alone {base['seconds']:.2f} s, "
-                        f"peak {base['peak_mb']:.0f} MB, {base['statements']} statements "
-                        f"(digest x{dig['seconds'] / base['seconds']:.2f}; "
-                        f"+ {dig['import_seconds']:.2f} s importing matplotlib, once per process); "
-                        f"{dig['summary']}",
-                        flush=True,
-                    )
-    finally:
-        if server is not None:
-            server.stop()
+    with common.databases(backends) as (server, tmp):
+        for n in args.accounts:
+            for backend in backends:
+                url = common.database_url(backend, server, tmp, f"digest_{n}")
+                t0 = time.perf_counter()
+                build(url, n)
+                build_digest_data(url, n)
+                print(
+                    f"{backend:10s} {n:>6,} accounts: loaded {n * PER_ACCOUNT:,} touchpoints, "
+                    f"{n * PER_ACCOUNT:,} usage snapshots, {n * 8:,} weekly health snapshots "
+                    f"in {time.perf_counter() - t0:.1f} s",
+                    flush=True,
+                )
+                base, dig = measure(url, "metrics"), measure(url, "digest")
+                rows.append((backend, n, base, dig))
+                print(
+                    f"{backend:10s} {n:>6,} accounts: digest {dig['seconds']:.2f} s, "
+                    f"peak {dig['peak_mb']:.0f} MB, "
+                    f"{dig['statements']} statements — metrics alone {base['seconds']:.2f} s, "
+                    f"peak {base['peak_mb']:.0f} MB, {base['statements']} statements "
+                    f"(digest x{dig['seconds'] / base['seconds']:.2f}; "
+                    f"+ {dig['import_seconds']:.2f} s importing matplotlib, once per process); "
+                    f"{dig['summary']}",
+                    flush=True,
+                )
 
     print(
         "\nbackend     accounts  digest s  metrics s  ratio  digest MB  metrics MB"
@@ -191,9 +166,8 @@ def main() -> None:
             f"{dig['peak_mb']:10.0f} {base['peak_mb']:11.0f}  {dig['statements']}/{base['statements']}  {ok}"
         )
     for backend in backends:
-        counts = sorted({dig["statements"] for b, _, _, dig in rows if b == backend})
-        verdict = "constant" if len(counts) == 1 else "GROWS WITH ACCOUNTS"
-        print(f"{backend}: digest statements at {sorted(args.accounts)} accounts: {counts} ({verdict})")
+        counts = common.constancy(dig["statements"] for b, _, _, dig in rows if b == backend)
+        print(f"{backend}: digest statements at {sorted(args.accounts)} accounts: {counts}")
 
 
 if __name__ == "__main__":

@@ -25,10 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +33,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # the nightly run
 PER_ACCOUNT = 100  # touchpoints and usage snapshots per account
@@ -80,12 +79,8 @@ def build(url: str, accounts: int, seed: int = 7) -> dict[str, float]:
     """A migrated database with the portfolio in it; returns load timings."""
     from sqlalchemy import text
 
-    from models.db import make_engine
-    from models.migrate import upgrade
-
     rnd = random.Random(seed)
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = common.migrated_engine(url)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     bulk(
@@ -212,18 +207,6 @@ def build(url: str, accounts: int, seed: int = 7) -> dict[str, float]:
 # --- the measured run (in its own process) ----------------------------------------
 
 
-def peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries the
-    parent's high-water mark across fork+exec, and the parent built the data."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run_job(url: str, day: int) -> dict[str, Any]:
     from sqlalchemy import event, text
 
@@ -258,27 +241,17 @@ def run_job(url: str, day: int) -> dict[str, Any]:
         "statements": job_statements,
         "outbox_statements": outbox_statements,  # 2 per message queued (look up the key, insert)
         "messages": len(result.messages),
-        "peak_mb": peak_rss_mb(),
+        "peak_mb": common.peak_rss_mb(),
         "summary": result.summary(),
     }
 
 
 def measure(url: str, day: int) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--job", url, "--day", str(day)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_script(__file__, "--job", url, "--day", str(day))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--accounts", type=int, nargs="*", default=[1_000, 10_000])
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser = common.size_parser(__doc__)
     parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--day", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -287,47 +260,30 @@ def main() -> None:
         return
 
     backends = args.backends.split(",")
-    server = None
-    if "postgresql" in backends:
-        from tests.pg import start_postgres
-
-        server = start_postgres()
-        if server is None:
-            print("PostgreSQL binaries not found: PostgreSQL skipped")
-            backends.remove("postgresql")
     rows: list[tuple[str, int, int, dict[str, Any]]] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="csbot-bench-") as tmp:
-            for n in args.accounts:
-                for backend in backends:
-                    if backend == "sqlite":
-                        url = f"sqlite:///{tmp}/health-{n}.db"
-                    else:
-                        assert server is not None
-                        server.create_database(f"bench_{n}")
-                        url = server.url(f"bench_{n}")
-                    t0 = time.perf_counter()
-                    loaded = build(url, n)
+    with common.databases(backends) as (server, tmp):
+        for n in args.accounts:
+            for backend in backends:
+                url = common.database_url(backend, server, tmp, f"health_{n}")
+                t0 = time.perf_counter()
+                loaded = build(url, n)
+                print(
+                    f"{backend:10s} {n:>6,} accounts: loaded {n * PER_ACCOUNT:,} touchpoints and "
+                    f"{n * PER_ACCOUNT:,} usage snapshots in {time.perf_counter() - t0:.1f} s "
+                    f"(touchpoints {loaded['touchpoints']:.1f} s, usage {loaded['usage']:.1f} s)",
+                    flush=True,
+                )
+                for day in (1, 2):
+                    m = measure(url, day)
+                    rows.append((backend, n, day, m))
                     print(
-                        f"{backend:10s} {n:>6,} accounts: loaded {n * PER_ACCOUNT:,} touchpoints and "
-                        f"{n * PER_ACCOUNT:,} usage snapshots in {time.perf_counter() - t0:.1f} s "
-                        f"(touchpoints {loaded['touchpoints']:.1f} s, usage {loaded['usage']:.1f} s)",
+                        f"{backend:10s} {n:>6,} accounts day {day}: {m['seconds']:6.2f} s "
+                        f"(baseline scan {m['baseline']:.2f} s, x{m['seconds'] / m['baseline']:.1f}), "
+                        f"peak {m['peak_mb']:.0f} MB, {m['statements']} SQL statements "
+                        f"({m['outbox_statements']} of them for {m['messages']} Outbox messages) "
+                        f"— {m['summary']}",
                         flush=True,
                     )
-                    for day in (1, 2):
-                        m = measure(url, day)
-                        rows.append((backend, n, day, m))
-                        print(
-                            f"{backend:10s} {n:>6,} accounts day {day}: {m['seconds']:6.2f} s "
-                            f"(baseline scan {m['baseline']:.2f} s, x{m['seconds'] / m['baseline']:.1f}), "
-                            f"peak {m['peak_mb']:.0f} MB, {m['statements']} SQL statements "
-                            f"({m['outbox_statements']} of them for {m['messages']} Outbox messages) "
-                            f"— {m['summary']}",
-                            flush=True,
-                        )
-    finally:
-        if server is not None:
-            server.stop()
 
     print("\nbackend     accounts  day  seconds  peak MB  statements  (targets: < 30 s, < 500 MB)")
     for backend, n, day, m in rows:
@@ -340,11 +296,10 @@ def main() -> None:
         # per run, the statements besides the 2 per Outbox message (one message per subscription)
         counts = {(n, day): m["statements"] - m["outbox_statements"] for b, n, day, m in rows if b == backend}
         for day in (1, 2):
-            per_size = sorted({c for (n, d), c in counts.items() if d == day})
-            verdict = "constant" if len(per_size) == 1 else "GROWS WITH ACCOUNTS"
+            per_size = common.constancy(c for (n, d), c in counts.items() if d == day)
             print(
                 f"{backend}: statements besides Outbox on day {day} at {sorted(args.accounts)} accounts: "
-                f"{per_size} ({verdict})"
+                f"{per_size}"
             )
 
 

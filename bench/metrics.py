@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.health import bulk, peak_rss_mb  # noqa: E402
+from bench import common  # noqa: E402
+from bench.health import bulk  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -46,14 +45,8 @@ TABLES = ("touchpoint", "usagesnapshot", "arrmovement", "npsresponse", "healthsn
 
 def build(url: str, accounts: int, seed: int = 11) -> float:
     """A migrated database holding the portfolio; returns the load seconds."""
-    from sqlalchemy import text
-
-    from models.db import make_engine
-    from models.migrate import upgrade
-
     rnd = random.Random(seed)
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = common.migrated_engine(url)
     t0 = time.perf_counter()
     ids = range(1, accounts + 1)
     start = TODAY - timedelta(days=450)
@@ -162,13 +155,7 @@ def build(url: str, accounts: int, seed: int = 11) -> float:
             for a in range(1, accounts + 1, 4)
         ],
     )  # fmt: skip
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval('account_id_seq', (SELECT max(id) FROM account))"))
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
-    engine.dispose()
+    common.finish_load(engine)
     return time.perf_counter() - t0
 
 
@@ -200,62 +187,38 @@ def run_figures(url: str) -> dict[str, Any]:
         "seconds": seconds,
         "baseline": baseline,
         "statements": count,
-        "peak_mb": peak_rss_mb(),
+        "peak_mb": common.peak_rss_mb(),
         "check": f"ARR {f['arr_cents'].value / 100:,.0f}, GRR {f['grr_t12m'].value:.3f}, "
         f"NRR {f['nrr_t12m'].value:.3f}, NPS {f['nps'].value:.1f}, {len(m.by_csm)} CSMs",
     }
 
 
 def measure(url: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--figures", url], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_script(__file__, "--figures", url)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--accounts", type=int, nargs="*", default=[1_000, 10_000])
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser = common.size_parser(__doc__)
     parser.add_argument("--figures", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.figures:
         print(json.dumps(run_figures(args.figures)))
         return
     backends = args.backends.split(",")
-    server = None
-    if "postgresql" in backends:
-        from tests.pg import start_postgres
-
-        server = start_postgres()
-        if server is None:
-            print("PostgreSQL binaries not found: PostgreSQL skipped")
-            backends.remove("postgresql")
     rows: list[tuple[str, int, dict[str, Any]]] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="csbot-bench-") as tmp:
-            for n in args.accounts:
-                for backend in backends:
-                    if backend == "sqlite":
-                        url = f"sqlite:///{tmp}/metrics-{n}.db"
-                    else:
-                        assert server is not None
-                        server.create_database(f"metrics_{n}")
-                        url = server.url(f"metrics_{n}")
-                    loaded = build(url, n)
-                    m = measure(url)
-                    rows.append((backend, n, m))
-                    print(
-                        f"{backend:10s} {n:>6,} accounts (loaded in {loaded:.1f} s): {m['seconds']:6.2f} s "
-                        f"(baseline scan {m['baseline']:.2f} s, x{m['seconds'] / m['baseline']:.1f}), "
-                        f"peak {m['peak_mb']:.0f} MB, {m['statements']} SQL statements — {m['check']}",
-                        flush=True,
-                    )
-    finally:
-        if server is not None:
-            server.stop()
+    with common.databases(backends) as (server, tmp):
+        for n in args.accounts:
+            for backend in backends:
+                url = common.database_url(backend, server, tmp, f"metrics_{n}")
+                loaded = build(url, n)
+                m = measure(url)
+                rows.append((backend, n, m))
+                print(
+                    f"{backend:10s} {n:>6,} accounts (loaded in {loaded:.1f} s): {m['seconds']:6.2f} s "
+                    f"(baseline scan {m['baseline']:.2f} s, x{m['seconds'] / m['baseline']:.1f}), "
+                    f"peak {m['peak_mb']:.0f} MB, {m['statements']} SQL statements — {m['check']}",
+                    flush=True,
+                )
     print("\nbackend     accounts  seconds  baseline  ratio  peak MB  statements  (targets: < 3 s, < 300 MB)")
     for backend, n, m in rows:
         ok = "ok" if m["seconds"] < 3 and m["peak_mb"] < 300 else "OVER TARGET"
@@ -264,9 +227,8 @@ def main() -> None:
             f"{m['seconds'] / m['baseline']:6.1f} {m['peak_mb']:8.0f} {m['statements']:11d}  {ok}"
         )
     for backend in backends:
-        counts = sorted({m["statements"] for b, _, m in rows if b == backend})
-        verdict = "constant" if len(counts) == 1 else "GROWS WITH ACCOUNTS"
-        print(f"{backend}: statements at {sorted(args.accounts)} accounts: {counts} ({verdict})")
+        counts = common.constancy(m["statements"] for b, _, m in rows if b == backend)
+        print(f"{backend}: statements at {sorted(args.accounts)} accounts: {counts}")
 
 
 if __name__ == "__main__":
