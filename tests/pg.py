@@ -160,6 +160,20 @@ class PostgresServer:
             query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
         self.admin().execute(query)
 
+    def add_password_user(self, user: str, password: str) -> None:
+        """A login that must give its password (scram-sha-256 from 127.0.0.1), for tests
+        of a refused password; every other login stays trusted. Idempotent."""
+        exists = self.admin().execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
+        if exists is None:
+            create = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}")
+            self.admin().execute(create.format(sql.Identifier(user), sql.Literal(password)))
+        hba = self.data_dir / "pg_hba.conf"
+        rule = f"host all {user} 127.0.0.1/32 scram-sha-256\n"
+        text = hba.read_text()
+        if rule not in text:
+            hba.write_text(rule + text)  # first match wins: before the trust lines
+            self.admin().execute("SELECT pg_reload_conf()")
+
     def drop_database(self, name: str) -> None:
         # FORCE: a test that leaked a connection must not make the teardown fail.
         self.admin().execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

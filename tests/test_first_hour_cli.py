@@ -110,6 +110,20 @@ def test_a_missing_postgresql_database_is_one_line(pg_server: PostgresServer, tm
     ]
 
 
+def test_a_wrong_postgresql_password_is_one_line(pg_server: PostgresServer, tmp_path: Path) -> None:
+    """A real refusal: the server asks this user for a password and gets a wrong one."""
+    pg_server.add_password_user("csbot_pw", "the-right-one")
+    url = f"postgresql+psycopg://csbot_pw:wrong@{pg_server.host}:{pg_server.port}/postgres"
+    for args in (["db", "current"], ["db", "upgrade"], ["outbox"]):
+        done = csbot(args, {"DATABASE_URL": url}, tmp_path)
+        assert done.code == 2, done.output
+        assert done.lines() == [
+            f"csbot: PostgreSQL at {pg_server.host}:{pg_server.port} refused the password of user csbot_pw: "
+            "fix it in DATABASE_URL (write @ : / in it as %40 %3A %2F)"
+        ], done.output
+        assert "Traceback" not in done.output
+
+
 def test_a_wrong_password_names_the_user_and_the_encoding() -> None:
     """The test server trusts every login, so the refusal is built as psycopg words it."""
     from sqlalchemy.exc import OperationalError
