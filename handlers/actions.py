@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -13,6 +14,23 @@ from bot.slack.action_ids import ActionId
 from bot.slack.mentions import is_user_id
 from bot.touchpoints.undo import perform_undo
 from models.db import session_scope
+
+
+def share_in_channel(respond: Respond, user_id: str, answer_for: Callable[[str], Any]) -> None:
+    """A Share button: post the clicker's answer to the channel, saying who shared it;
+    a refusal (e.g. a role the clicker lacks) stays private."""
+    try:
+        answer = answer_for(user_id)
+    except CsbotError as exc:
+        respond(text=exc.message, response_type="ephemeral", replace_original=False)
+        return
+    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Shared by <@{user_id}>"}]}
+    respond(
+        text=answer.text,
+        blocks=[*(answer.blocks or []), context],
+        response_type="in_channel",
+        replace_original=False,
+    )
 
 
 def register(app: App, deps: Deps) -> None:
@@ -252,19 +270,12 @@ def register_log(app: App, deps: Deps) -> None:
     def on_share_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """The user asked to share their card: it goes to the channel as their command's answer."""
         ack()
-        user_id = body["user"]["id"]
-        try:
-            answer = card_for_button(deps, user_id, body["actions"][0].get("value", ""), shareable=False)
-        except CsbotError as exc:
-            respond(text=exc.message, response_type="ephemeral", replace_original=False)
-            return
-        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Shared by <@{user_id}>"}]}
-        respond(
-            text=answer.text,
-            blocks=[*(answer.blocks or []), context],
-            response_type="in_channel",
-            replace_original=False,
-        )
+        value = body["actions"][0].get("value", "")
+
+        def card(user_id: str) -> Any:
+            return card_for_button(deps, user_id, value, shareable=False)
+
+        share_in_channel(respond, body["user"]["id"], card)
 
 
 # =============================================================================
@@ -317,19 +328,8 @@ def register_metrics(app: App, deps: Deps) -> None:
     def on_share_metrics(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """`/cs metrics` shared: the same figures go to the channel, with who shared them."""
         ack()
-        user_id = body["user"]["id"]
-        try:
-            answer = shared_metrics(deps, user_id, body["actions"][0].get("value", ""))
-        except CsbotError as exc:
-            respond(text=exc.message, response_type="ephemeral", replace_original=False)
-            return
-        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Shared by <@{user_id}>"}]}
-        respond(
-            text=answer.text,
-            blocks=[*(answer.blocks or []), context],
-            response_type="in_channel",
-            replace_original=False,
-        )
+        value = body["actions"][0].get("value", "")
+        share_in_channel(respond, body["user"]["id"], lambda user_id: shared_metrics(deps, user_id, value))
 
 
 # =============================================================================
