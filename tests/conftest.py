@@ -217,4 +217,4 @@ def empty_db_url(request: pytest.FixtureRequest) -> str:
 # =============================================================================
 
 # Slack-facing fixtures: fake Web API, the running app, signed requests, clock.
-pytest_plugins = ["tests.harness"]
+pytest_plugins = ["tests.harness", "tests.playground_tour"]

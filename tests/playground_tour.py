@@ -1,8 +1,12 @@
 """A tour of the bot's surfaces on a running playground, and every block the bot sent
-on the way: what the Block Kit drawing tests walk (PRODUCT.md §7.1)."""
+on the way: what the Block Kit drawing tests walk (PRODUCT.md §7.1). Also the
+`sample_db` and `playground` fixtures every playground test uses (a pytest plugin,
+listed in tests/conftest.py)."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,22 @@ def sample_team_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sample-team") / "csbot-playground.db"
     seed_demo(fresh_sqlite(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sample_team_db(tmp_path_factory)
+
+
+@pytest.fixture
+def playground(tmp_path: Path, sample_db: Path) -> Iterator[Playground]:
+    """A started playground on a copy of the sample database (as --fresh makes it, once per run)."""
+    shutil.copyfile(sample_db, tmp_path / "csbot-playground.db")
+    pg = Playground(tmp_path, port=0).start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
 
 
 def sent_blocks(pg: Playground) -> list[list[dict[str, Any]]]:

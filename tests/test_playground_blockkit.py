@@ -9,19 +9,15 @@ modal builders are called directly too; any type the page has no drawer for fail
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.escalations.blocks import note_modal, open_escalation_modal
 from bot.runner import Playground
 from bot.slack.action_ids import CallbackId
 from bot.touchpoints.form import log_modal
-from tests.playground_tour import sample_team_db, sent_blocks, tour
+from tests.playground_tour import sent_blocks, tour
 
 JS = Path(__file__).resolve().parent.parent / "bot" / "playground" / "static" / "blockkit.js"
 MAYA = "UCSM01"
@@ -49,21 +45,6 @@ def types_in(blocks: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
             if isinstance(el, dict) and b["type"] == "context" and el["type"] not in TEXT_OBJECTS:
                 element_types.add(el["type"])
     return block_types, element_types
-
-
-@pytest.fixture(scope="session")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return sample_team_db(tmp_path_factory)
-
-
-@pytest.fixture
-def playground(tmp_path: Path, sample_db: Path) -> Iterator[Playground]:
-    shutil.copyfile(sample_db, tmp_path / "csbot-playground.db")
-    pg = Playground(tmp_path, port=0).start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
 
 
 def test_every_block_the_bot_sends_has_a_drawing(playground: Playground) -> None:

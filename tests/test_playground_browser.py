@@ -20,7 +20,7 @@ import pytest
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 from bot.runner import Playground  # noqa: E402
-from tests.playground_tour import sample_team_db, sent_blocks, tour  # noqa: E402
+from tests.playground_tour import sent_blocks, tour  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -47,21 +47,6 @@ def browser() -> Iterator[object]:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture(scope="session")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return sample_team_db(tmp_path_factory)
-
-
-@pytest.fixture
-def playground(tmp_path: Path, sample_db: Path) -> Iterator[Playground]:
-    shutil.copyfile(sample_db, tmp_path / "csbot-playground.db")  # as --fresh makes it, once per run
-    pg = Playground(tmp_path, port=0).start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
 
 
 class Session:

@@ -4,7 +4,6 @@ from this machine only, and a mistake is answered in one line."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,24 +11,9 @@ import httpx
 import pytest
 
 from bot.runner import Playground
-from tests.playground_tour import MAYA, sample_team_db
+from tests.playground_tour import MAYA
 
 LEO = "UCSM02"
-
-
-@pytest.fixture(scope="session")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return sample_team_db(tmp_path_factory)
-
-
-@pytest.fixture
-def playground(tmp_path: Path, sample_db: Path) -> Iterator[Playground]:
-    shutil.copyfile(sample_db, tmp_path / "csbot-playground.db")
-    pg = Playground(tmp_path, port=0).start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
 
 
 @pytest.fixture
