@@ -11,6 +11,7 @@ from bot.delivery.admin_notices import warn_admins
 from bot.deps import Deps
 from bot.doctor import startup_check
 from bot.escalations.policy import load_policy
+from bot.heap import settle_startup_heap
 from bot.logs import configure_logging
 from bot.settings import Settings, sqlite_file, startup_line
 from models.db import make_engine
@@ -52,6 +53,7 @@ def run_bot(settings: Settings, port: int | None = None) -> int:
     if warn_admins(deps.engine, deps.clock, settings, warnings):
         deps.wake_outbox()
     background = start_background(settings, deps)
+    settle_startup_heap()
     try:
         if settings.socket_mode:
             from bot.slack.socket_mode import BudgetedSocketModeHandler
@@ -369,6 +371,7 @@ def run_playground(data_dir: Any, *, port: int = 3000, fresh: bool = False, echo
     except OSError as exc:
         echo(f"csbot: cannot listen on 127.0.0.1:{port} ({exc.strerror}): try --port 3001")
         return 2
+    settle_startup_heap()
     echo(f"csbot playground: {'a fresh' if playground.fresh else 'your'} sample team in {playground.path}")
     echo(f"Open {playground.page_url}  (Ctrl-C to stop; nothing leaves 127.0.0.1)")
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +13,13 @@ from bot.playground.fake_slack import FakeSlack
 from bot.settings import Secret, Settings
 from models.db import make_engine
 from models.migrate import upgrade
+
+
+@pytest.fixture(autouse=True)
+def thawed_heap() -> Iterator[None]:
+    """`csbot run` freezes its start-up heap (bot/heap.py); the test process must not keep it frozen."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture
@@ -62,13 +71,16 @@ def test_http_mode_serves_slack_events_on_port(
     served: list[dict[str, Any]] = []
 
     def fake_uvicorn_run(asgi: Any, **kwargs: Any) -> None:
-        served.append({"routes": [r.path for r in asgi.routes], **kwargs})
+        frozen = gc.get_freeze_count() > 0
+        served.append({"routes": [r.path for r in asgi.routes], "frozen": frozen, **kwargs})
 
+    gc.unfreeze()
     monkeypatch.setattr("uvicorn.run", fake_uvicorn_run)
     assert runner.run_bot(_settings(migrated_url, fake_slack, port=3456)) == 0
     assert served == [
         {
             "routes": ["/slack/events", "/healthz"],
+            "frozen": True,  # the start-up heap is settled before the first request
             "host": "0.0.0.0",
             "port": 3456,
             "log_level": "warning",

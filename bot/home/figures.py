@@ -31,10 +31,15 @@ HEADLINE = (
 )
 
 
+# what the desk shows: the headline, the responses behind the NPS, the at-risk list by CSM
+SHOWN = (*(name for name, _, _ in HEADLINE), "nps_responses")
+
+
 def week_metrics(session: Session, settings: Settings, today: date) -> Metrics:
     """The week to date, as `/cs metrics week` and `csbot metrics week` compute it
-    for the whole team (the team's zone, CSBOT_TEAM_COST, the scorecard's rates)."""
-    return team_metrics(session, settings, kind="week", as_of=today)
+    for the whole team (the team's zone, CSBOT_TEAM_COST, the scorecard's rates):
+    only the figures the desk shows, so it reads only what they need."""
+    return team_metrics(session, settings, kind="week", as_of=today, names=SHOWN, tables=False)
 
 
 FiguresSource = Callable[[Session, Settings, date], Metrics]

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, and_, func, select
 from sqlmodel import Session
 
-from bot.metrics.frame import AccountRow, scoped
+from bot.metrics.frame import AccountRow, rows, scoped
 from models.tables import UsageSnapshot
 
 FRESH_DAYS = 35
@@ -34,7 +34,7 @@ def latest_usage(session: Session, end: date, scope: Select | None) -> dict[int,
     stmt = select(UsageSnapshot.account_id, UsageSnapshot.active_users, UsageSnapshot.licensed_users).join(
         newest, and_(UsageSnapshot.account_id == newest.c.account_id, UsageSnapshot.date == newest.c.d)
     )
-    return {a: (int(act or 0), int(lic or 0)) for a, act, lic in session.execute(stmt)}
+    return {a: (int(act or 0), int(lic or 0)) for a, act, lic in rows(session, stmt)}
 
 
 def adoption(

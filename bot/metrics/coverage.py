@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlmodel import Session
 
-from bot.metrics.frame import AccountRow, scoped
+from bot.metrics.frame import AccountRow, rows, scoped
 from bot.metrics.periods import Period, day_start_utc
-from models.tables import Touchpoint
+from models.tables import Account, Touchpoint
 
 WINDOW_DAYS = 30
 
@@ -26,35 +27,27 @@ class Touches:
 
 def touches(session: Session, periods: Sequence[Period], tz: str, scope: Select | None) -> list[Touches]:
     """Coverage for every period; touchpoints per account for the first one only
-    (the per-CSM table shows the period asked for), so the scan starts as late as it can."""
-    first_lo, first_hi = periods[0].utc_bounds()
-    cols = [
-        func.sum(
-            case((and_(Touchpoint.occurred_at >= first_lo, Touchpoint.occurred_at < first_hi), 1), else_=0)
-        )
-    ]
-    los = [first_lo]
-    for p in periods:
-        hi = p.utc_bounds()[1]
-        recent = day_start_utc(p.end - timedelta(days=WINDOW_DAYS - 1), tz)
-        los.append(recent)
-        cols.append(
-            func.sum(case((and_(Touchpoint.occurred_at >= recent, Touchpoint.occurred_at < hi), 1), else_=0))
-        )
-    hi_all = max(p.utc_bounds()[1] for p in periods)
-    stmt = scoped(
-        select(Touchpoint.account_id, *cols)
-        .where(
+    (the per-CSM table shows the period asked for). One statement over the accounts:
+    each count and "any touchpoint in the window" is a range seek down the
+    (account, occurred_at) index, so the cost follows the accounts, not the
+    touchpoints logged."""
+
+    def kept(lo: datetime, hi: datetime) -> Any:
+        return and_(
+            Touchpoint.account_id == Account.id,
             Touchpoint.deleted_at.is_(None),
-            Touchpoint.occurred_at >= min(los),
-            Touchpoint.occurred_at < hi_all,
+            Touchpoint.occurred_at >= lo,
+            Touchpoint.occurred_at < hi,
         )
-        .group_by(Touchpoint.account_id),
-        Touchpoint.account_id,
-        scope,
-    )
+
+    first_lo, first_hi = periods[0].utc_bounds()
+    cols: list[Any] = [select(func.count()).where(kept(first_lo, first_hi)).scalar_subquery()]
+    for p in periods:
+        recent = day_start_utc(p.end - timedelta(days=WINDOW_DAYS - 1), tz)
+        cols.append(exists().where(kept(recent, p.utc_bounds()[1])))
+    stmt = scoped(select(Account.id, *cols), Account.id, scope)
     out = [Touches({}, set()) for _ in periods]
-    for row in session.execute(stmt):
+    for row in rows(session, stmt):
         if row[1]:
             out[0].in_period[row[0]] = int(row[1])
         for i, t in enumerate(out):

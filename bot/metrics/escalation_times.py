@@ -13,7 +13,7 @@ from statistics import median
 from sqlalchemy import Select, or_, select
 from sqlmodel import Session
 
-from bot.metrics.frame import scoped
+from bot.metrics.frame import rows, scoped
 from bot.metrics.periods import Period
 from models.tables import Escalation
 
@@ -56,7 +56,7 @@ def escalations(session: Session, periods: Sequence[Period], scope: Select | Non
         scope,
     )
     out = [EscalationFigures() for _ in periods]
-    for account_id, opened, acked, resolved in session.execute(stmt):
+    for account_id, opened, acked, resolved in rows(session, stmt):
         for (lo, hi), fig in zip(bounds, out, strict=True):
             fig.opened += _inside(opened, lo, hi)
             if _inside(acked, lo, hi):

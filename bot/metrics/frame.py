@@ -7,12 +7,12 @@ reader's time zone; a dated one (imports) by its date."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import BigInteger, Row, Select, and_, case, cast, func, or_, select
 from sqlmodel import Session
 
 from bot.metrics.periods import day_start_utc
@@ -37,6 +37,13 @@ def scoped(stmt: Select[Any], column: Any, scope: Select[Any] | None) -> Select[
     return stmt if scope is None else stmt.where(column.in_(scope))
 
 
+def rows(session: Session, stmt: Select[Any]) -> Sequence[Row[Any]]:
+    """Every row of `stmt`, fetched at once through the session's connection: the
+    figures read plain columns, so the ORM's per-row work and a fetch per row
+    (a tenth of the time at 10,000 accounts) are skipped."""
+    return session.connection().execute(stmt).all()
+
+
 def on_or_before(day: date, tz: str) -> Any:
     """SQL: the movement is effective on or before local `day` in `tz`."""
     stop = day_start_utc(day + timedelta(days=1), tz)
@@ -55,8 +62,11 @@ def within(start: date, end: date, tz: str) -> Any:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AccountRow:
+    """An account as the figures read it. `arr` and `alive` hold the asked days
+    only; build rows with `portfolio` (the figures never change them)."""
+
     id: int
     name: str
     segment: str | None
@@ -64,23 +74,28 @@ class AccountRow:
     stage: str | None
     renewal_date: date | None
     licensed_users: int | None
-    created_at: datetime | None
     arr: dict[date, int]  # ledger ARR at the end of each asked day
-    moved: dict[date, bool]  # any movement effective on or before the day
-    tz: str
+    alive: dict[date, bool]  # in the live portfolio on each asked day (see `live_on`)
 
     def live(self, day: date) -> bool:
-        """In the live portfolio on `day`: it had ARR then, or it has had no
-        revenue yet and is not churned (an account still being set up)."""
-        if self.arr[day] > 0:
-            return True
-        if self.moved[day] or self.stage == CHURNED:
-            return False
-        return self.created_at is None or self.created_at < day_start_utc(day + timedelta(days=1), self.tz)
+        return self.alive[day]
+
+
+def live_on(day: date, tz: str, arr: Any, first: Any) -> Any:
+    """SQL: the account is in the live portfolio on local `day`: it had ARR then,
+    or it has had no revenue yet (no movement effective by then), is not churned
+    and existed by the end of that day (an account still being set up)."""
+    stop = day_start_utc(day + timedelta(days=1), tz)
+    return case(
+        (func.coalesce(arr, 0) > 0, True),
+        (or_(and_(first.is_not(None), first <= day), func.coalesce(Account.stage, "") == CHURNED), False),
+        else_=or_(Account.created_at.is_(None), Account.created_at < stop),
+    )
 
 
 def portfolio(session: Session, days: Iterable[date], tz: str, scope: Select[Any] | None) -> list[AccountRow]:
-    """Every account in scope, with its ARR and "has moved" on each of `days`."""
+    """Every account in scope, with its ARR and whether it is live on each of `days`
+    (one statement; the live test is SQL so no timestamp is parsed per account)."""
     days = sorted(set(days))
     columns = [
         func.sum(case((on_or_before(day, tz), ArrMovement.amount_cents), else_=0)).label(f"a{i}")
@@ -104,20 +119,18 @@ def portfolio(session: Session, days: Iterable[date], tz: str, scope: Select[Any
             Account.stage,
             Account.renewal_date,
             Account.licensed_users,
-            Account.created_at,
-            *[sums.c[f"a{i}"] for i in range(len(days))],
-            sums.c.first,
+            *[cast(func.coalesce(sums.c[f"a{i}"], 0), BigInteger) for i in range(len(days))],
+            *[live_on(day, tz, sums.c[f"a{i}"], sums.c.first) for i, day in enumerate(days)],
         ).outerjoin(sums, sums.c.account_id == Account.id),
         Account.id,
         scope,
     )
-    out = []
     n = len(days)
-    for row in session.execute(stmt):
-        arr = {d: int(row[8 + i] or 0) for i, d in enumerate(days)}
-        first = row[8 + n]
-        if isinstance(first, str):  # SQLite hands back MIN() of a date as text
-            first = date.fromisoformat(first)
-        moved = {d: first is not None and first <= d for d in days}
-        out.append(AccountRow(*row[:8], arr=arr, moved=moved, tz=tz))
-    return out
+    return [
+        AccountRow(
+            *row[:7],
+            dict(zip(days, row[7 : 7 + n], strict=True)),
+            dict(zip(days, map(bool, row[7 + n :]), strict=True)),
+        )
+        for row in rows(session, stmt)
+    ]

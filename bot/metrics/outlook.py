@@ -8,51 +8,49 @@ known at risk)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, literal, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from bot.metrics.frame import AccountRow, scoped
+from bot.health.latest import flagged, newest_snapshot
+from bot.metrics.frame import AccountRow, rows, scoped
 from bot.metrics.result import RenewalRow, RiskRow
 from bot.metrics.retention import DueRenewal
-from models.tables import HealthSnapshot
+from models.tables import Account, HealthSnapshot
 
 DEFAULT_FORECAST_WEIGHTS = {"green": 0.95, "yellow": 0.80, "red": 0.50}
 HORIZON_DAYS = 90
 
 
-@dataclass(frozen=True)
-class Snap:
+class Snap(NamedTuple):
     score: int | None
     band: str | None
     at_risk: bool
     reasons: tuple[str, ...]
 
 
-def latest_health(session: Session, end: date, scope: Select | None) -> dict[int, Snap]:
-    """account id -> its newest health snapshot dated on or before `end` (one statement)."""
-    rank = func.row_number().over(partition_by=HealthSnapshot.account_id, order_by=HealthSnapshot.date.desc())
-    inner = scoped(
-        select(
-            HealthSnapshot.account_id,
-            HealthSnapshot.score,
-            HealthSnapshot.band,
-            HealthSnapshot.at_risk,
-            HealthSnapshot.reasons,
-            rank.label("rn"),
-        ).where(HealthSnapshot.date <= end),
-        HealthSnapshot.account_id,
-        scope,
-    ).subquery()
-    stmt = select(inner.c.account_id, inner.c.score, inner.c.band, inner.c.at_risk, inner.c.reasons).where(
-        inner.c.rn == 1
-    )
-    out = {}
-    for account_id, score, band, at_risk, reasons in session.execute(stmt):
-        flagged = bool(at_risk) if at_risk is not None else band == "red"
-        out[account_id] = Snap(score, band, flagged, tuple(reasons or ()))
+def latest_health(session: Session, ends: Sequence[date], scope: Select | None) -> list[dict[int, Snap]]:
+    """For each of `ends`: account id -> its newest health snapshot dated on or
+    before that day, all from ONE statement (one row per account, a join per day).
+    The reasons are read only for the first day's snapshots at risk: they are shown
+    in its at-risk list; the other days are only counted."""
+    snaps = [aliased(HealthSnapshot) for _ in ends]
+    cols: list[Any] = []
+    for i, snap in enumerate(snaps):
+        cols += [snap.account_id, snap.score, snap.band, flagged(snap)]
+        cols.append(case((flagged(snap), snap.reasons)) if i == 0 else literal(None))
+    stmt = select(*cols).select_from(Account)
+    for snap, end in zip(snaps, ends, strict=True):
+        stmt = stmt.outerjoin(snap, newest_snapshot(snap, end))
+    out: list[dict[int, Snap]] = [{} for _ in ends]
+    for row in rows(session, scoped(stmt, Account.id, scope)):
+        for i, found in enumerate(out):
+            account_id, score, band, at_risk, reasons = row[5 * i : 5 * i + 5]
+            if account_id is not None:
+                found[account_id] = Snap(score, band, bool(at_risk), tuple(reasons or ()))
     return out
 
 
@@ -79,22 +77,19 @@ def renewals_ahead(
     dates are the accounts' own, and the due dates of outcomes recorded since
     (so a past period's list still holds the renewals that were ahead then)."""
     hi = end + timedelta(days=HORIZON_DAYS)
-    dates: dict[int, set[date]] = {}
-    for a in accounts:
-        if a.renewal_date is not None:
-            dates.setdefault(a.id, set()).add(a.renewal_date)
+    recorded: dict[int, date] = {}  # account id -> its soonest recorded due date in the window
     for e in events:
-        dates.setdefault(e.account_id, set()).add(e.due_date)
-    by_id = {a.id: a for a in accounts}
+        if end < e.due_date <= hi and e.due_date < recorded.get(e.account_id, date.max):
+            recorded[e.account_id] = e.due_date
     rows = []
-    for account_id, days in dates.items():
-        a = by_id.get(account_id)
-        if a is None or not a.live(end):
+    for a in accounts:
+        if not a.live(end):
             continue
-        ahead = sorted(d for d in days if end < d <= hi)
-        if ahead:
+        due = a.renewal_date if a.renewal_date is not None and end < a.renewal_date <= hi else date.max
+        due = min(due, recorded.get(a.id, date.max))
+        if due != date.max:
             snap = health.get(a.id)
-            rows.append(RenewalRow(a.id, a.name, a.csm, ahead[0], a.arr[end], snap.band if snap else None))
+            rows.append(RenewalRow(a.id, a.name, a.csm, due, a.arr[end], snap.band if snap else None))
     return sorted(rows, key=lambda r: (r.renewal_date, r.name))
 
 

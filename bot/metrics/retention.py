@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import Select, select
 from sqlmodel import Session
 
-from bot.metrics.frame import AccountRow, scoped
+from bot.metrics.frame import AccountRow, rows, scoped
 from bot.revenue.outcomes import add_months
 from models.tables import RenewalEvent
 
@@ -67,7 +67,7 @@ def renewal_events(session: Session, lo: date, hi: date, scope: Select | None) -
         scope,
     )
     out = []
-    for account_id, due, outcome, amount, arr_due in session.execute(stmt):
+    for account_id, due, outcome, amount, arr_due in rows(session, stmt):
         arr_due = int(arr_due or 0)
         if outcome == "churned":
             loss = arr_due

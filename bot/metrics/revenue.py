@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, case, func, select
 from sqlmodel import Session
 
-from bot.metrics.frame import AccountRow, scoped, within
+from bot.metrics.frame import AccountRow, rows, scoped, within
 from bot.metrics.periods import Period
 from bot.revenue.outcomes import PREMIER
 from models.tables import ArrMovement
@@ -43,7 +43,7 @@ def flows(session: Session, periods: Sequence[Period], tz: str, scope: Select | 
     )
     out = [Flow() for _ in periods]
     n = len(periods)
-    for row in session.execute(stmt):
+    for row in rows(session, stmt):
         account_id, kind, product = row[0], row[1], row[2]
         for i, flow in enumerate(out):
             amount, count = int(row[3 + i] or 0), int(row[3 + n + i] or 0)
