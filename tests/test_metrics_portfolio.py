@@ -229,3 +229,39 @@ def _now():  # noqa: ANN202
     from datetime import UTC, datetime
 
     return datetime(2026, 11, 30, tzinfo=UTC)
+
+
+DESK = ("arr_cents", "grr_t12m", "nrr_t12m", "upsell_cents", "nps", "nps_responses", "at_risk_arr_cents")
+
+
+def test_named_figures_are_the_full_computations_and_read_only_what_they_need(
+    engine,  # noqa: ANN001
+    session: Session,
+) -> None:
+    """The director's desk asks for its six figures: the same values as the full
+    computation (and so as /cs metrics), from fewer statements that never touch the
+    tables only the other figures read."""
+    build(session)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2].lower()))
+    full = _metrics(session)
+    everything = len(statements)
+    statements.clear()
+    few = _metrics(session, names=DESK, tables=False)
+
+    assert list(few.figures) == list(DESK)  # in the §6.1 order
+    assert few.figures == {name: full.figures[name] for name in DESK}
+    # the hand-computed ARR above: 502,000 on 11-30 against 485,000 on 09-30
+    assert (few.figures["arr_cents"].value, few.figures["arr_cents"].previous) == (D(502_000), D(485_000))
+    assert few.at_risk == full.at_risk and few.at_risk  # the at-risk ARR's own list, kept
+    assert (few.by_csm, few.renewals, few.past_due) == ([], [], [])
+    assert full.by_csm and full.renewals
+    read = " ".join(statements)
+    for table in ("touchpoint", "usagesnapshot", "escalation", "renewalevent"):
+        assert f"from {table}" not in read, table
+    assert len(statements) < everything
+
+
+def test_an_unknown_figure_name_is_refused(session: Session) -> None:
+    with pytest.raises(ValueError, match="unknown figures: arr, nps_score"):
+        _metrics(session, names=("nps_score", "arr_cents", "arr"))

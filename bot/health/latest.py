@@ -1,6 +1,6 @@
 """Each account's newest health snapshot (PRODUCT.md §4): what the nightly job
-last decided, the one source the desk, the figures and the digest read, so they
-never disagree about who is at risk."""
+last decided, the one source the desk and the figures read, so they never
+disagree about who is at risk."""
 
 from __future__ import annotations
 
@@ -25,6 +25,6 @@ def newest_snapshot(snapshot: Any = HealthSnapshot, on_or_before: date | None = 
 
 
 def flagged(snapshot: Any = HealthSnapshot) -> Any:
-    """SQL: at risk in the snapshot; one written before the decision was recorded
-    reads as red = at risk."""
+    """SQL: at risk in the snapshot (§4); one written before the decision was
+    recorded reads as red = at risk."""
     return func.coalesce(snapshot.at_risk, snapshot.band == "red")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
+from bot.health.latest import flagged, newest_snapshot
 from models.tables import Account, Escalation, HealthSnapshot, Touchpoint
 
 SEVERITY_ORDER = {"sev1": 0, "sev2": 1, "sev3": 2}
@@ -23,25 +24,6 @@ SEVERITY_ORDER = {"sev1": 0, "sev2": 1, "sev3": 2}
 def live() -> Any:
     """Churned accounts leave the live portfolio (§6.0) and the desk."""
     return or_(Account.stage.is_(None), Account.stage != "churned")
-
-
-def with_latest_health() -> Any:
-    """The join condition of an account and its newest HealthSnapshot, looked up
-    per account through the (account_id, date) index: the cost follows the
-    accounts selected, not the number of snapshots kept."""
-    newest_day = (
-        select(func.max(HealthSnapshot.date))
-        .where(HealthSnapshot.account_id == Account.id)
-        .correlate(Account)
-        .scalar_subquery()
-    )
-    return and_(HealthSnapshot.account_id == Account.id, HealthSnapshot.date == newest_day)
-
-
-def flagged_expr() -> Any:
-    """At risk in the snapshot (§4); a snapshot written before the decision was
-    recorded reads as red = at risk (the metrics module reads it the same way)."""
-    return func.coalesce(HealthSnapshot.at_risk, HealthSnapshot.band == "red")
 
 
 def risk_weight(score: int | None, arr_cents: int) -> int:
@@ -84,11 +66,11 @@ def book(session: Session, csm: str) -> list[BookAccount]:
             Account.renewal_date,
             HealthSnapshot.score,
             HealthSnapshot.band,
-            flagged_expr(),
+            flagged(),
             HealthSnapshot.reasons,
             last_touch,
         )
-        .outerjoin(HealthSnapshot, with_latest_health())
+        .outerjoin(HealthSnapshot, newest_snapshot())
         .where(Account.csm_slack_id == csm, live())
         .order_by(Account.name)
     )
@@ -214,9 +196,9 @@ def renewals_at_risk(session: Session, start: date, end: date, *, limit: int) ->
             func.count().over().label("n"),
             func.sum(Account.arr_cents).over().label("arr"),
         )
-        .join(HealthSnapshot, with_latest_health())
+        .join(HealthSnapshot, newest_snapshot())
         .where(
-            flagged_expr().is_(True),
+            flagged().is_(True),
             live(),
             Account.renewal_date >= start,
             Account.renewal_date <= end,
