@@ -223,7 +223,7 @@ def main() -> None:
                     extra = f", x{ms / base:.0f} the baseline" if name != "baseline" else ""
                     extra += f", {blocks} blocks" if blocks else ""
                     if name == "metrics":
-                        extra += " (compute_metrics alone: inside the director's time)"
+                        extra += " (the desk's figures, compute_metrics alone: inside the director's time)"
                     if name == "director, figures kept":
                         extra += " (opened again, no write since: the app's FigureCache)"
                     print(f"  {name:22s} {ms:8.2f} ms  {count:3d} statements{extra}", flush=True)

@@ -1,6 +1,6 @@
 """Coverage (PRODUCT.md §6.1): the share of live accounts with a touchpoint in
 the trailing 30 days to the period's end, and the touchpoints of each account in
-the period (the per-CSM table) — both periods from ONE grouped statement."""
+the period (the per-CSM table) — both periods from ONE statement over the accounts."""
 
 from __future__ import annotations
 

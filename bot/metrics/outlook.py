@@ -56,15 +56,18 @@ def latest_health(session: Session, ends: Sequence[date], scope: Select | None) 
 
 def at_risk(accounts: Sequence[AccountRow], health: dict[int, Snap], end: date) -> list[RiskRow]:
     """The live accounts at risk, worst first: points below 100 times ARR."""
-    rows = []
+    found = []
     for a in accounts:
         snap = health.get(a.id)
         if snap is None or not snap.at_risk or not a.live(end):
             continue
-        rows.append(RiskRow(a.id, a.name, a.csm, a.arr[end], snap.score, snap.band, snap.reasons))
-    return sorted(
-        rows, key=lambda r: (-(100 - (r.score if r.score is not None else 100)) * max(r.arr_cents, 1), r.name)
-    )
+        found.append(RiskRow(a.id, a.name, a.csm, a.arr[end], snap.score, snap.band, snap.reasons))
+    return sorted(found, key=_worst_first)
+
+
+def _worst_first(r: RiskRow) -> tuple[int, str]:
+    points_below = 100 - (100 if r.score is None else r.score)
+    return (-points_below * max(r.arr_cents, 1), r.name)
 
 
 def renewals_ahead(
@@ -81,7 +84,7 @@ def renewals_ahead(
     for e in events:
         if end < e.due_date <= hi and e.due_date < recorded.get(e.account_id, date.max):
             recorded[e.account_id] = e.due_date
-    rows = []
+    found = []
     for a in accounts:
         if not a.live(end):
             continue
@@ -89,10 +92,10 @@ def renewals_ahead(
         due = min(due, recorded.get(a.id, date.max))
         if due != date.max:
             snap = health.get(a.id)
-            rows.append(RenewalRow(a.id, a.name, a.csm, due, a.arr[end], snap.band if snap else None))
-    return sorted(rows, key=lambda r: (r.renewal_date, r.name))
+            found.append(RenewalRow(a.id, a.name, a.csm, due, a.arr[end], snap.band if snap else None))
+    return sorted(found, key=lambda r: (r.renewal_date, r.name))
 
 
-def forecast(rows: Sequence[RenewalRow], weights: dict[str, float]) -> int:
+def forecast(renewals: Sequence[RenewalRow], weights: dict[str, float]) -> int:
     """Σ ARR due × the band's expected retention, in whole cents."""
-    return round(sum(r.arr_cents * weights.get(r.band or "yellow", weights["yellow"]) for r in rows))
+    return round(sum(r.arr_cents * weights.get(r.band or "yellow", weights["yellow"]) for r in renewals))
