@@ -47,7 +47,7 @@ FiguresSource = Callable[[Session, Settings, date], Metrics]
 
 class FigureCache:
     """The week's figures, kept a few minutes per day: computing them reads the
-    whole portfolio (seconds at 10,000 accounts on SQLite) while a director may
+    whole portfolio (a quarter of a second at 10,000 accounts on SQLite) while a director may
     open the Home tab many times an hour. Any write someone makes from Slack
     through this process drops them (`clear`); a write elsewhere (another
     replica, the nightly job) shows within `ttl`."""

@@ -113,7 +113,7 @@ class _Inputs:
 
 
 def _values(
-    inp: _Inputs, i: int, names: Collection[str], team_cost: int | None, weights: dict
+    inp: _Inputs, i: int, names: Collection[str], team_cost: int | None, weights: dict[str, float]
 ) -> dict[str, Value]:
     """The named figures for period `i` (0 = the one asked for, 1 = the one before).
     Figures computed together (GRR and NRR, the escalation times) come as a group."""
